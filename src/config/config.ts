@@ -1,0 +1,143 @@
+// Flags and environment → one validated Config. Flags win over environment variables
+// (SLUICE_<FLAG_IN_CAPS>), which win over defaults. Invalid input is reported, all at once.
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+
+export interface Config {
+  provider: 'pool';
+  loadBalancerClass: string;
+  /** Also manage Services that name no loadBalancerClass. */
+  manageUnclassed: boolean;
+  clusterName: string;
+  workers: number;
+  resyncPeriodMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  kubeconfig?: string;
+  healthAddress: { host: string; port: number };
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  leaderElection: {
+    enabled: boolean;
+    namespace: string;
+    leaseName: string;
+    identity: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+}
+
+export const DEFAULT_CLASS = 'sluice.dev/lb';
+
+const FLAGS = {
+  provider: { type: 'string', default: 'pool' },
+  'load-balancer-class': { type: 'string', default: DEFAULT_CLASS },
+  'manage-unclassed': { type: 'string', default: 'false' },
+  'cluster-name': { type: 'string', default: 'sluice' },
+  workers: { type: 'string', default: '4' },
+  'resync-period': { type: 'string', default: '300' },
+  'backoff-base': { type: 'string', default: '5' },
+  'backoff-max': { type: 'string', default: '300' },
+  kubeconfig: { type: 'string' },
+  'health-address': { type: 'string', default: '0.0.0.0:8080' },
+  'log-level': { type: 'string', default: 'info' },
+  'leader-elect': { type: 'string', default: 'true' },
+  'leader-election-namespace': { type: 'string' },
+  'leader-election-lease': { type: 'string', default: 'sluice-controller' },
+  'leader-election-identity': { type: 'string' },
+  'lease-duration': { type: 'string', default: '15' },
+  'renew-deadline': { type: 'string', default: '10' },
+  'retry-period': { type: 'string', default: '2' },
+} as const;
+
+export type FlagName = keyof typeof FLAGS;
+
+/** Flags with their defaults, for `--help`. */
+export function flagHelp(): string {
+  return Object.entries(FLAGS)
+    .map(([name, f]) => `  --${name}${'default' in f ? ` (default ${f.default})` : ''}`)
+    .join('\n');
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
+}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const { values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  const problems: string[] = [];
+  const get = (name: FlagName): string | undefined => {
+    const explicit = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    const fromEnv = env[`SLUICE_${name.toUpperCase().replaceAll('-', '_')}`];
+    if (!explicit && fromEnv !== undefined) return fromEnv;
+    return values[name];
+  };
+  const bool = (name: FlagName): boolean => {
+    const v = get(name);
+    if (v === 'true') return true;
+    if (v !== 'false') problems.push(`--${name}: "${v}" is not true or false`);
+    return false;
+  };
+  const seconds = (name: FlagName, min: number): number => {
+    const v = Number(get(name));
+    if (!Number.isFinite(v) || v < min) problems.push(`--${name}: "${get(name)}" must be a number of seconds ≥ ${min}`);
+    return v * 1000;
+  };
+  const provider = get('provider');
+  if (provider !== 'pool') problems.push(`--provider: "${provider}" is not one of: pool`);
+  const workers = Number(get('workers'));
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    problems.push(`--workers: "${get('workers')}" must be an integer from 1 to 256`);
+  }
+  const logLevel = get('log-level') ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    problems.push(`--log-level: "${logLevel}" is not one of trace, debug, info, warn, error`);
+  }
+  const healthAddress = parseHostPort(get('health-address') ?? '', problems);
+  const loadBalancerClass = get('load-balancer-class') ?? '';
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(loadBalancerClass)) {
+    problems.push(`--load-balancer-class: "${loadBalancerClass}" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`);
+  }
+  const config: Config = {
+    provider: 'pool',
+    loadBalancerClass,
+    manageUnclassed: bool('manage-unclassed'),
+    clusterName: get('cluster-name') ?? 'sluice',
+    workers,
+    resyncPeriodMs: seconds('resync-period', 10),
+    backoffBaseMs: seconds('backoff-base', 0.001),
+    backoffMaxMs: seconds('backoff-max', 0.001),
+    ...(get('kubeconfig') ? { kubeconfig: get('kubeconfig') } : {}),
+    healthAddress,
+    logLevel: logLevel as Config['logLevel'],
+    leaderElection: {
+      enabled: bool('leader-elect'),
+      namespace: get('leader-election-namespace') ?? env.POD_NAMESPACE ?? 'default',
+      leaseName: get('leader-election-lease') ?? 'sluice-controller',
+      identity: get('leader-election-identity') ?? env.POD_NAME ?? `${hostname()}_${process.pid}`,
+      leaseDurationMs: seconds('lease-duration', 1),
+      renewDeadlineMs: seconds('renew-deadline', 1),
+      retryPeriodMs: seconds('retry-period', 0.1),
+    },
+  };
+  const le = config.leaderElection;
+  if (le.renewDeadlineMs >= le.leaseDurationMs) problems.push('--renew-deadline must be shorter than --lease-duration');
+  if (le.retryPeriodMs >= le.renewDeadlineMs) problems.push('--retry-period must be shorter than --renew-deadline');
+  if (config.backoffBaseMs > config.backoffMaxMs) problems.push('--backoff-base must not exceed --backoff-max');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseHostPort(text: string, problems: string[]): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) {
+    problems.push(`--health-address: "${text}" must be HOST:PORT (port 0 picks a free one)`);
+    return { host: '0.0.0.0', port: 8080 };
+  }
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
+}

@@ -1,0 +1,221 @@
+// Wires one controller process: caches, work queue, leader election, health and shutdown.
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  type KubernetesObject,
+  type V1Service,
+} from '@kubernetes/client-node';
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { EventRecorder } from '../kube/event-recorder.ts';
+import { describe, LeaderElector } from '../kube/leader-election.ts';
+import { objectKey, Reflector } from '../kube/reflector.ts';
+import { ServiceWriter } from '../kube/service-writer.ts';
+import { WorkQueue } from '../kube/workqueue.ts';
+import { startHealthServer } from '../observability/health.ts';
+import { Metrics } from '../observability/metrics.ts';
+import type { Provider } from '../providers/provider.ts';
+import { Backoff, ServiceReconciler, StaleCopy } from './service-reconciler.ts';
+import { hasFinalizer, isManaged, ourCondition } from './service-state.ts';
+
+const WATCHDOG_MS = 120_000;
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export interface RunningController {
+  stop: (reason: string) => Promise<void>;
+  healthPort: number;
+}
+
+export async function runController(config: Config, provider: Provider, log: Logger): Promise<RunningController> {
+  const kc = loadKubeConfig(config.kubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  const metrics = new Metrics();
+  const selection = { loadBalancerClass: config.loadBalancerClass, manageUnclassed: config.manageUnclassed };
+  let working = false;
+  let stopping = false;
+  const onRestart = (resource: string) => (reason: string) => metrics.watchRestarts.inc({ resource, reason });
+
+  const queue = new WorkQueue({
+    workers: config.workers,
+    baseDelayMs: config.backoffBaseMs,
+    maxDelayMs: config.backoffMaxMs,
+    onDone: (_key, outcome, seconds) => {
+      metrics.reconciles.inc({ result: outcome });
+      metrics.reconcileDuration.observe(seconds);
+      metrics.queueDepth.set(queue.depth);
+    },
+    onError: (key, error, retryInMs) => {
+      if (error instanceof Backoff) return;
+      log.warn({ service: key, err: describe(error), retryInMs }, 'reconcile failed; will retry');
+    },
+  });
+  // Only Services Sluice manages, or still holds a finalizer on, are worth a reconcile.
+  const relevant = (s: V1Service): boolean => isManaged(s, selection) || hasFinalizer(s);
+
+  const services = new Reflector<V1Service>(
+    {
+      name: 'services',
+      kubeConfig: kc,
+      watchPath: '/api/v1/services',
+      list: async () => {
+        const list = await core.listServiceForAllNamespaces();
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+      },
+      decode: (raw) => ObjectSerializer.deserialize(raw, 'V1Service') as V1Service,
+      watchdogMs: WATCHDOG_MS,
+      relistMs: config.resyncPeriodMs,
+      log,
+      onRestart: onRestart('services'),
+    },
+    {
+      onUpsert: (s, old) => {
+        if (relevant(s) || (old && relevant(old))) queue.add(objectKey(s));
+      },
+      onDelete: (s) => queue.add(objectKey(s)),
+    },
+  );
+
+  const events = new EventRecorder(
+    kc.makeApiClient(EventsV1Api),
+    {
+      reportingController: 'sluice.dev/service-controller',
+      reportingInstance: config.leaderElection.identity,
+      seriesWindowMs: 10 * 60_000,
+      seriesUpdateIntervalMs: 60_000,
+      onWrite: (verb) => metrics.kubeWrites.inc({ resource: 'events', verb }),
+    },
+    log,
+  );
+  const reconciler = new ServiceReconciler({
+    getService: (key) => services.get(key),
+    listServices: () => services.list(),
+    writer: new ServiceWriter(core, (resource) => metrics.kubeWrites.inc({ resource, verb: 'patch' })),
+    events,
+    provider,
+    selection,
+    log: log.child({ provider: provider.name }),
+    enqueue: (key) => queue.add(key),
+    onManagedCountChange: (n) => metrics.managedLoadBalancers.set(n),
+  });
+
+  // Resources the provider needs (e.g. address pools): any change re-evaluates waiting Services.
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const extra = provider.watches.map((w) => {
+    const reflector: Reflector<KubernetesObject & { spec?: unknown }> = new Reflector(
+      {
+        name: w.plural,
+        kubeConfig: kc,
+        watchPath: `/apis/${w.group}/${w.version}/${w.plural}`,
+        list: async () => {
+          const list = (await custom.listClusterCustomObject({ group: w.group, version: w.version, plural: w.plural })) as {
+            items: Array<KubernetesObject & { spec?: unknown }>;
+            metadata?: { resourceVersion?: string };
+          };
+          return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+        },
+        decode: (raw) => raw as KubernetesObject & { spec?: unknown },
+        watchdogMs: WATCHDOG_MS,
+        relistMs: config.resyncPeriodMs,
+        log,
+        onRestart: onRestart(w.plural),
+      },
+      { onUpsert: () => changed(), onDelete: () => changed(), onListed: () => changed() },
+    );
+    let pending = false;
+    // Coalesces a burst of changes (a relist delivers every object) into one re-evaluation.
+    const changed = (): void => {
+      if (pending) return;
+      pending = true;
+      setImmediate(() => {
+        pending = false;
+        for (const problem of w.onChange(reflector.list())) {
+          log.warn({ [w.plural]: problem.name }, problem.message);
+        }
+        if (!working) return;
+        for (const s of services.list()) {
+          if (isManaged(s, selection) && ourCondition(s)?.status !== 'True') queue.add(objectKey(s));
+        }
+      });
+    };
+    return reflector;
+  });
+  const reflectors: Reflector<KubernetesObject>[] = [services, ...extra];
+  for (const r of reflectors) r.start();
+  const health = await startHealthServer(
+    config.healthAddress.host,
+    config.healthAddress.port,
+    {
+      live: () => {
+        const stuck = reflectors.find((r) => r.idleMs > 3 * WATCHDOG_MS);
+        return stuck ? 'a watch has been silent for too long' : undefined;
+      },
+      ready: () => (reflectors.every((r) => r.synced) ? undefined : 'caches not synced yet'),
+    },
+    metrics.registry,
+  );
+  log.info({ port: health.port }, 'serving /healthz, /readyz and /metrics');
+
+  const startWork = (): void => {
+    if (working || stopping) return;
+    working = true;
+    metrics.isLeader.set(1);
+    // Addresses already published are claimed before anything new is handed out.
+    reconciler.adoptExisting();
+    queue.start(async (key) => {
+      try {
+        return await reconciler.reconcile(key);
+      } catch (error) {
+        if (error instanceof StaleCopy) return undefined;
+        throw error;
+      }
+    });
+    for (const s of services.list()) if (relevant(s)) queue.add(objectKey(s));
+    log.info({ services: services.size }, 'reconciling');
+  };
+
+  const elector = config.leaderElection.enabled
+    ? new LeaderElector(kc.makeApiClient(CoordinationV1Api), config.leaderElection, log)
+    : undefined;
+
+  const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, 'shutting down');
+    for (const r of reflectors) r.stop();
+    await queue.shutdown();
+    events.stop();
+    await elector?.release();
+    metrics.isLeader.set(0);
+    await new Promise<void>((resolve) => health.server.close(() => resolve()));
+    health.server.closeAllConnections();
+  };
+
+  await waitFor(() => reflectors.every((r) => r.synced) || stopping, 50);
+  log.info('caches synced');
+  if (elector) {
+    elector.run({
+      onStartedLeading: startWork,
+      onStoppedLeading: () => {
+        // A replica that lost the lease may be acting on stale state: stop and let the
+        // Deployment restart it as a standby (as controller-runtime does).
+        void stop('lost leadership').then(() => process.exit(1));
+      },
+    });
+  } else startWork();
+
+  return { stop, healthPort: health.port };
+}
+
+async function waitFor(condition: () => boolean, intervalMs: number): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, intervalMs));
+}

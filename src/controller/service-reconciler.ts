@@ -1,0 +1,251 @@
+// The Service reconciler: glue between the cache, decide(), a provider and the writers.
+// Level-triggered: it reads the Service from the cache and drives the world toward it; it
+// never trusts the event that woke it. At steady state it makes no write at all.
+import { ApiException, type V1Service } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { decide } from '../intent/decide.ts';
+import type { LoadBalancerIntent, Problem, ServiceRef } from '../intent/types.ts';
+import type { EventRecorder, EventType } from '../kube/event-recorder.ts';
+import type { ServiceWriter } from '../kube/service-writer.ts';
+import type { ReconcileOutcome } from '../kube/workqueue.ts';
+import type { Provider } from '../providers/provider.ts';
+import { capabilityProblems } from './capabilities.ts';
+import {
+  type DesiredCondition,
+  hasFinalizer,
+  isManaged,
+  ourCondition,
+  publishedAddresses,
+  type Selection,
+  statusChange,
+  withFinalizer,
+  withoutFinalizer,
+} from './service-state.ts';
+
+export interface ReconcilerDeps {
+  getService: (key: string) => V1Service | undefined;
+  listServices: () => V1Service[];
+  writer: ServiceWriter;
+  events: EventRecorder;
+  provider: Provider;
+  selection: Selection;
+  log: Logger;
+  /** Wakes other Services, e.g. those waiting for an address when one was freed. */
+  enqueue: (key: string) => void;
+  onManagedCountChange?: (count: number) => void;
+}
+
+/** Thrown for failures the user or platform must fix; the queue backs off quietly. */
+export class Backoff extends Error {}
+
+let reconcileCounter = 0;
+
+export class ServiceReconciler {
+  readonly #deps: ReconcilerDeps;
+  /** Keys Sluice has provisioned for; used to clean up a Service that vanished unseen. */
+  readonly #provisioned = new Map<string, ServiceRef>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Hands the provider every address Services already publish, before the first reconcile. */
+  adoptExisting(): void {
+    const existing = this.#deps
+      .listServices()
+      .filter((s) => hasFinalizer(s) && publishedAddresses(s).length > 0)
+      .map((s) => {
+        const ref = refOf(s);
+        this.#provisioned.set(keyOf(s), ref);
+        return { service: ref, key: keyOf(s), addresses: publishedAddresses(s) };
+      });
+    for (const problem of this.#deps.provider.adopt(existing)) {
+      this.#deps.log.warn({ service: problem.key }, problem.message);
+    }
+    this.#deps.onManagedCountChange?.(this.#provisioned.size);
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome | undefined> {
+    const log = this.#deps.log.child({ service: key, reconcileID: (++reconcileCounter).toString(36) });
+    const service = this.#deps.getService(key);
+    if (!service) {
+      const ref = this.#provisioned.get(key);
+      if (ref) return this.#cleanup(key, ref, undefined, log);
+      return undefined;
+    }
+    const managed = isManaged(service, this.#deps.selection);
+    if (service.metadata?.deletionTimestamp || !managed) {
+      if (hasFinalizer(service)) return this.#cleanup(key, refOf(service), service, log);
+      return undefined;
+    }
+    return this.#ensure(key, service, log);
+  }
+
+  async #ensure(key: string, original: V1Service, log: Logger): Promise<ReconcileOutcome | undefined> {
+    let service = original;
+    const { intent, problems } = decide(service);
+    problems.push(...capabilityProblems(intent, this.#deps.provider.capabilities, this.#deps.provider.name));
+    for (const p of problems.filter((p) => p.severity === 'warning')) {
+      this.#event(service, 'Warning', p.reason, 'Ensure', `${p.field}: ${p.message}`);
+    }
+    const errors = problems.filter((p) => p.severity === 'error');
+    if (errors.length > 0) {
+      for (const p of errors) this.#event(service, 'Warning', p.reason, 'Ensure', `${p.field}: ${p.message}`);
+      log.info({ problems: errors }, 'Service has problems that must be fixed in its manifest');
+      await this.#writeStatus(service, undefined, failedCondition(errors), log);
+      return undefined;
+    }
+
+    if (!hasFinalizer(service)) {
+      // Invariant: the finalizer is on the Service before anything is allocated or created.
+      service = await this.#guard(() => this.#deps.writer.setFinalizers(service, withFinalizer(service)));
+    }
+    const ready = ourCondition(service);
+    const firstTime = publishedAddresses(service).length === 0 || ready?.status !== 'True';
+    if (firstTime && ready?.reason !== 'Pending') {
+      this.#event(service, 'Normal', 'EnsuringLoadBalancer', 'Ensure', 'Ensuring load balancer');
+    }
+
+    const provider = this.#deps.provider;
+    const observed = await provider.observe(intent);
+    const plan = provider.plan(intent, observed);
+    const result = await provider.apply(intent, plan);
+    this.#provisioned.set(key, intent.service);
+    this.#deps.onManagedCountChange?.(this.#provisioned.size);
+
+    if (result.kind === 'pending') {
+      await this.#writeStatus(service, undefined, { status: 'False', reason: 'Pending', message: result.message }, log);
+      return { requeueAfterMs: result.retryAfterMs };
+    }
+    if (result.kind === 'failed') {
+      this.#event(service, 'Warning', 'AllocationFailed', 'Allocate', result.message);
+      log.info({ reason: result.reason, problem: result.message }, 'load balancer not ensured');
+      await this.#writeStatus(service, undefined, { status: 'False', reason: result.reason, message: result.message }, log);
+      throw new Backoff(result.message);
+    }
+    for (const change of result.changed) this.#event(service, 'Normal', 'IPAllocated', 'Allocate', change);
+    const addresses = result.ingress.map((i) => i.ip ?? i.hostname).join(', ');
+    const wrote = await this.#writeStatus(
+      service,
+      result.ingress,
+      { status: 'True', reason: 'Ensured', message: `load balancer ready at ${addresses}` },
+      log,
+    );
+    if (wrote) {
+      this.#event(service, 'Normal', 'EnsuredLoadBalancer', 'Ensure', `Ensured load balancer at ${addresses}`);
+      log.info({ ingress: addresses }, 'load balancer ensured');
+    }
+    return undefined;
+  }
+
+  async #cleanup(key: string, ref: ServiceRef, service: V1Service | undefined, log: Logger): Promise<ReconcileOutcome | undefined> {
+    const had = this.#provisioned.has(key) || (service !== undefined && publishedAddresses(service).length > 0);
+    if (service && had) this.#event(service, 'Normal', 'DeletingLoadBalancer', 'Delete', 'Deleting load balancer');
+    let result: Awaited<ReturnType<Provider['remove']>>;
+    try {
+      result = await this.#deps.provider.remove(ref, key);
+    } catch (error) {
+      if (service) this.#event(service, 'Warning', 'DeleteLoadBalancerFailed', 'Delete', errorText(error));
+      throw error;
+    }
+    if (result.kind === 'pending') return { requeueAfterMs: result.retryAfterMs };
+    this.#provisioned.delete(key);
+    this.#deps.onManagedCountChange?.(this.#provisioned.size);
+    if (service) {
+      let current = service;
+      if (!service.metadata?.deletionTimestamp) {
+        // Type or class changed: the Service stays, so take back what Sluice published.
+        current = (await this.#writeStatus(service, null, null, log)) ?? service;
+      }
+      await this.#guard(() => this.#deps.writer.setFinalizers(current, withoutFinalizer(current)));
+      if (had) this.#event(service, 'Normal', 'DeletedLoadBalancer', 'Delete', 'Deleted load balancer');
+    }
+    log.info({ released: result.released }, 'load balancer removed');
+    if (result.released.length > 0) this.#wakeWaiting(key);
+    return undefined;
+  }
+
+  /** Services still waiting for an address get another try now that one was freed. */
+  #wakeWaiting(except: string): void {
+    for (const s of this.#deps.listServices()) {
+      const key = keyOf(s);
+      if (key !== except && isManaged(s, this.#deps.selection) && ourCondition(s)?.status === 'False') {
+        this.#deps.enqueue(key);
+      }
+    }
+  }
+
+  /** Patches status only when it changes; returns the updated Service, or undefined if nothing changed. */
+  async #writeStatus(
+    service: V1Service,
+    ingress: Parameters<typeof statusChange>[1],
+    condition: DesiredCondition | null,
+    log: Logger,
+  ): Promise<V1Service | undefined> {
+    const change = statusChange(service, ingress, condition, new Date());
+    if (!change) return undefined;
+    log.debug({ status: change }, 'patching status');
+    return this.#guard(() => this.#deps.writer.patchStatus(service, change));
+  }
+
+  /** A 409 means our copy is stale; the watch will deliver the newer one and wake this key. */
+  async #guard<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 409) throw new StaleCopy();
+      throw error;
+    }
+  }
+
+  #event(service: V1Service, type: EventType, reason: string, action: string, note: string): void {
+    this.#deps.events.record(
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        namespace: service.metadata?.namespace,
+        name: service.metadata?.name ?? '',
+        uid: service.metadata?.uid,
+      },
+      type,
+      reason,
+      action,
+      note,
+    );
+  }
+}
+
+/** Raised when a write hit a newer version of the Service; not an error worth backing off for. */
+export class StaleCopy extends Error {
+  constructor() {
+    super('the Service changed while it was being reconciled');
+  }
+}
+
+function failedCondition(problems: Problem[]): DesiredCondition {
+  const first = problems[0]!;
+  return {
+    status: 'False',
+    reason: first.reason,
+    message: problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+  };
+}
+
+export function keyOf(service: V1Service): string {
+  return `${service.metadata?.namespace}/${service.metadata?.name}`;
+}
+
+function refOf(service: V1Service): ServiceRef {
+  return {
+    namespace: service.metadata?.namespace ?? '',
+    name: service.metadata?.name ?? '',
+    uid: service.metadata?.uid ?? '',
+  };
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof ApiException) return `Kubernetes API answered ${error.code}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export type { LoadBalancerIntent };

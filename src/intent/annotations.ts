@@ -1,0 +1,37 @@
+// Annotation keys Sluice reads. Provider-neutral keys live under sluice.dev/; MetalLB's keys
+// are honoured so manifests written for MetalLB work unchanged.
+
+export const SLUICE = {
+  addresses: 'sluice.dev/addresses',
+  pool: 'sluice.dev/pool',
+  internal: 'sluice.dev/internal',
+  proxyProtocol: 'sluice.dev/proxy-protocol',
+  tlsPorts: 'sluice.dev/tls-ports',
+  tlsCertificate: 'sluice.dev/tls-certificate',
+  tlsPolicy: 'sluice.dev/tls-policy',
+  sourceRanges: 'sluice.dev/source-ranges',
+} as const;
+
+export const METALLB = {
+  loadBalancerIPs: 'metallb.io/loadBalancerIPs',
+  addressPool: 'metallb.io/address-pool',
+} as const;
+
+/** The upstream annotation that predates spec.loadBalancerSourceRanges. */
+export const SOURCE_RANGES_LEGACY = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+
+/** Splits a comma-separated annotation value, dropping blanks. */
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+}
+
+/** Parses a boolean annotation; undefined when the value is not a boolean. */
+export function parseBoolean(value: string): boolean | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return undefined;
+}

@@ -1,0 +1,193 @@
+// decide(): Service → LoadBalancerIntent + problems. Pure: no I/O, no clock, no randomness.
+// Every value a user can get wrong is checked here and becomes a Problem naming the field.
+import type { V1Service } from '@kubernetes/client-node';
+import ipaddr from 'ipaddr.js';
+import { METALLB, parseBoolean, SLUICE, SOURCE_RANGES_LEGACY, splitList } from './annotations.ts';
+import type { Decision, IPFamily, PortIntent, Problem, Protocol } from './types.ts';
+
+export function decide(service: V1Service): Decision {
+  const problems: Problem[] = [];
+  const annotations = service.metadata?.annotations ?? {};
+  const spec = service.spec ?? {};
+
+  const ports: PortIntent[] = (spec.ports ?? []).map((p) => ({
+    ...(p.name ? { name: p.name } : {}),
+    protocol: (p.protocol ?? 'TCP') as Protocol,
+    port: p.port,
+    ...(p.nodePort ? { nodePort: p.nodePort } : {}),
+  }));
+  if (ports.length === 0) {
+    problems.push(error('InvalidSpec', 'spec.ports', 'a LoadBalancer Service needs at least one port'));
+  }
+
+  const requestedAddresses = requestedAddressesOf(service, problems);
+  const requestedPool = agreeingValue(
+    [
+      [SLUICE.pool, annotations[SLUICE.pool]?.trim()],
+      [METALLB.addressPool, annotations[METALLB.addressPool]?.trim()],
+    ],
+    problems,
+  );
+
+  const internal = booleanAnnotation(annotations, SLUICE.internal, problems);
+  const proxyProtocol = booleanAnnotation(annotations, SLUICE.proxyProtocol, problems);
+  applyTls(annotations, ports, problems);
+
+  const families = (spec.ipFamilies ?? []).filter((f): f is IPFamily => f === 'IPv4' || f === 'IPv6');
+  const requestedFamilies = [...new Set(requestedAddresses.map(familyOf))];
+  const ipFamilies: IPFamily[] =
+    requestedFamilies.length > 0 ? requestedFamilies : families.length > 0 ? [families[0]!] : ['IPv4'];
+
+  return {
+    intent: {
+      service: {
+        namespace: service.metadata?.namespace ?? 'default',
+        name: service.metadata?.name ?? '',
+        uid: service.metadata?.uid ?? '',
+      },
+      ...(spec.loadBalancerClass ? { loadBalancerClass: spec.loadBalancerClass } : {}),
+      internal,
+      ports,
+      proxyProtocol,
+      trafficPolicy: spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
+      ...(spec.healthCheckNodePort ? { healthCheckNodePort: spec.healthCheckNodePort } : {}),
+      sourceRanges: sourceRangesOf(service, problems),
+      requestedAddresses,
+      ipFamilies,
+      ...(requestedPool ? { requestedPool } : {}),
+      sessionAffinity: spec.sessionAffinity === 'ClientIP' ? 'ClientIP' : 'None',
+    },
+    problems,
+  };
+}
+
+function error(reason: Problem['reason'], field: string, message: string): Problem {
+  return { reason, field, message, severity: 'error' };
+}
+
+function familyOf(address: string): IPFamily {
+  return ipaddr.parse(address).kind() === 'ipv6' ? 'IPv6' : 'IPv4';
+}
+
+/** Canonical text of an address, or undefined when it is not one. */
+export function canonicalAddress(text: string): string | undefined {
+  if (!ipaddr.isValid(text) || text.includes('%')) return undefined;
+  const parsed = ipaddr.parse(text);
+  // Only dotted quads count as IPv4; ipaddr.js would also accept forms like "10.1".
+  if (parsed.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
+  return parsed.toString();
+}
+
+/** When several keys can say the same thing, they must agree; returns the agreed value. */
+function agreeingValue(sources: Array<[string, string | undefined]>, problems: Problem[]): string | undefined {
+  const given = sources.filter((s): s is [string, string] => s[1] !== undefined && s[1] !== '');
+  const first = given[0];
+  if (!first) return undefined;
+  const disagreeing = given.filter(([, value]) => value !== first[1]);
+  if (disagreeing.length > 0) {
+    const listing = given.map(([key, value]) => `${key}="${value}"`).join(', ');
+    problems.push(error('ConflictingAnnotations', given.map(([k]) => k).join(','), `these disagree: ${listing}`));
+    return undefined;
+  }
+  return first[1];
+}
+
+function requestedAddressesOf(service: V1Service, problems: Problem[]): string[] {
+  const annotations = service.metadata?.annotations ?? {};
+  const sources: Array<[string, string | undefined]> = [
+    [SLUICE.addresses, annotations[SLUICE.addresses]],
+    [METALLB.loadBalancerIPs, annotations[METALLB.loadBalancerIPs]],
+    ['spec.loadBalancerIP', service.spec?.loadBalancerIP],
+  ];
+  const parsed: Array<[string, string | undefined]> = [];
+  let invalid = false;
+  for (const [key, value] of sources) {
+    if (value === undefined || value.trim() === '') continue;
+    const canonical: string[] = [];
+    for (const item of splitList(value)) {
+      const address = canonicalAddress(item);
+      if (address === undefined) {
+        problems.push(error('InvalidAnnotation', key, `"${item}" is not an IP address`));
+        invalid = true;
+      } else canonical.push(address);
+    }
+    parsed.push([key, canonical.join(',')]);
+  }
+  if (invalid) return [];
+  const agreed = agreeingValue(parsed, problems);
+  if (agreed === undefined) return [];
+  const addresses = splitList(agreed);
+  const byFamily = new Map<IPFamily, string[]>();
+  for (const a of addresses) byFamily.set(familyOf(a), [...(byFamily.get(familyOf(a)) ?? []), a]);
+  for (const [family, list] of byFamily) {
+    if (list.length > 1) {
+      const key = parsed[0]![0];
+      problems.push(error('InvalidAnnotation', key, `at most one ${family} address may be requested, got ${list.join(', ')}`));
+      return [];
+    }
+  }
+  return addresses;
+}
+
+function booleanAnnotation(annotations: Record<string, string>, key: string, problems: Problem[]): boolean {
+  const raw = annotations[key];
+  if (raw === undefined || raw.trim() === '') return false;
+  const value = parseBoolean(raw);
+  if (value === undefined) {
+    problems.push(error('InvalidAnnotation', key, `"${raw}" is not "true" or "false"`));
+    return false;
+  }
+  return value;
+}
+
+function applyTls(annotations: Record<string, string>, ports: PortIntent[], problems: Problem[]): void {
+  const certificates = splitList(annotations[SLUICE.tlsCertificate] ?? '');
+  const tlsPortsRaw = annotations[SLUICE.tlsPorts];
+  const policy = annotations[SLUICE.tlsPolicy]?.trim() || undefined;
+  if (certificates.length === 0) {
+    if (tlsPortsRaw?.trim()) {
+      problems.push(error('InvalidAnnotation', SLUICE.tlsPorts, `needs ${SLUICE.tlsCertificate} to name a certificate`));
+    }
+    return;
+  }
+  // Like the AWS key: a certificate without a port list means TLS on every port.
+  const wanted = tlsPortsRaw?.trim() ? splitList(tlsPortsRaw) : ['*'];
+  for (const item of wanted) {
+    const matches = item === '*' ? ports : ports.filter((p) => p.name === item || String(p.port) === item);
+    if (matches.length === 0) {
+      problems.push(error('InvalidAnnotation', SLUICE.tlsPorts, `"${item}" is neither a port number nor a port name of this Service`));
+    }
+    for (const port of matches) port.tls = { certificates, ...(policy ? { policy } : {}) };
+  }
+}
+
+function sourceRangesOf(service: V1Service, problems: Problem[]): string[] {
+  const fromSpec = service.spec?.loadBalancerSourceRanges ?? [];
+  const annotations = service.metadata?.annotations ?? {};
+  // spec wins over annotations, as upstream: the annotations are read only when the spec is empty.
+  const [field, values] =
+    fromSpec.length > 0
+      ? ['spec.loadBalancerSourceRanges', fromSpec]
+      : annotations[SLUICE.sourceRanges] !== undefined
+        ? [SLUICE.sourceRanges, splitList(annotations[SLUICE.sourceRanges] ?? '')]
+        : [SOURCE_RANGES_LEGACY, splitList(annotations[SOURCE_RANGES_LEGACY] ?? '')];
+  const ranges: string[] = [];
+  for (const value of values) {
+    try {
+      const [address, prefix] = ipaddr.parseCIDR(value.trim());
+      ranges.push(`${networkOf(address, prefix)}/${prefix}`);
+    } catch {
+      problems.push(error('InvalidAnnotation', field, `"${value}" is not a CIDR (for example 203.0.113.0/24)`));
+    }
+  }
+  return ranges;
+}
+
+function networkOf(address: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): string {
+  const bytes = address.toByteArray();
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefix - i * 8));
+    bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}

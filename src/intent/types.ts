@@ -1,0 +1,53 @@
+// The provider-neutral description of what one Service asks for, after validation.
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export type IPFamily = 'IPv4' | 'IPv6';
+
+export interface ServiceRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface PortIntent {
+  name?: string;
+  protocol: Protocol;
+  port: number;
+  nodePort?: number;
+  tls?: { certificates: string[]; policy?: string };
+}
+
+export interface LoadBalancerIntent {
+  service: ServiceRef;
+  loadBalancerClass?: string;
+  internal: boolean;
+  ports: PortIntent[];
+  proxyProtocol: boolean;
+  trafficPolicy: 'Cluster' | 'Local';
+  healthCheckNodePort?: number;
+  sourceRanges: string[];
+  /** Exact addresses the user asked for, canonical form. */
+  requestedAddresses: string[];
+  /** Families to serve, in the Service's order. */
+  ipFamilies: IPFamily[];
+  /** A named address pool (bare metal). */
+  requestedPool?: string;
+  sessionAffinity: 'None' | 'ClientIP';
+}
+
+/** Machine-readable reasons, used as Event reason and Service condition reason. */
+export type ProblemReason = 'InvalidAnnotation' | 'ConflictingAnnotations' | 'InvalidSpec' | 'Unsupported';
+
+export interface Problem {
+  reason: ProblemReason;
+  /** The annotation or field the problem is about. */
+  field: string;
+  message: string;
+  /** `error` stops provisioning until fixed; `warning` is reported and provisioning goes on. */
+  severity: 'error' | 'warning';
+}
+
+export interface Decision {
+  intent: LoadBalancerIntent;
+  problems: Problem[];
+}

@@ -1,0 +1,185 @@
+// Lease-based leader election, after client-go's algorithm (coordination.k8s.io/v1):
+// take the Lease when it is free or expired, renew it every retry period, and give up
+// leadership when no renewal has succeeded within the renew deadline. Optimistic
+// concurrency (resourceVersion on replace) settles races between candidates.
+import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  leaseName: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export interface LeaderCallbacks {
+  onStartedLeading: () => void;
+  /** Called once when leadership is lost or released; the process should stop acting. */
+  onStoppedLeading: () => void;
+}
+
+export class LeaderElector {
+  readonly #api: CoordinationV1Api;
+  readonly #options: LeaderElectionOptions;
+  readonly #log: Logger;
+  #leading = false;
+  #stopped = false;
+  #timer: NodeJS.Timeout | undefined;
+  #lastRenew = 0;
+  #observed: V1Lease | undefined;
+
+  constructor(api: CoordinationV1Api, options: LeaderElectionOptions, log: Logger) {
+    this.#api = api;
+    this.#options = options;
+    this.#log = log.child({ component: 'leader-election', lease: `${options.namespace}/${options.leaseName}` });
+  }
+
+  get isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Campaigns until stopped; calls back on every change of leadership. */
+  run(callbacks: LeaderCallbacks): void {
+    const tick = async (): Promise<void> => {
+      if (this.#stopped) return;
+      let acquired = false;
+      try {
+        acquired = await this.#tryAcquireOrRenew();
+      } catch (error) {
+        this.#log.warn({ err: describe(error) }, 'could not read or write the leader lease');
+      }
+      if (this.#stopped) return;
+      const now = Date.now();
+      if (acquired) {
+        this.#lastRenew = now;
+        if (!this.#leading) {
+          this.#leading = true;
+          this.#log.info({ identity: this.#options.identity }, 'became leader');
+          callbacks.onStartedLeading();
+        }
+      } else if (this.#leading && now - this.#lastRenew > this.#options.renewDeadlineMs) {
+        this.#leading = false;
+        this.#stopped = true;
+        this.#log.error('leader lease not renewed within the renew deadline; stepping down');
+        callbacks.onStoppedLeading();
+        return;
+      }
+      this.#timer = setTimeout(() => void tick(), this.#options.retryPeriodMs);
+    };
+    void tick();
+  }
+
+  /** Stops campaigning; when leading, clears the holder so a standby takes over at once. */
+  async release(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (!this.#leading || !this.#observed) return;
+    this.#leading = false;
+    const lease = this.#observed;
+    try {
+      await this.#api.replaceNamespacedLease({
+        name: this.#options.leaseName,
+        namespace: this.#options.namespace,
+        body: {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            holderIdentity: undefined,
+            leaseDurationSeconds: 1,
+            renewTime: new V1MicroTime(),
+          },
+        },
+      });
+      this.#log.info('released leader lease');
+    } catch (error) {
+      this.#log.warn({ err: describe(error) }, 'could not release leader lease; standbys will wait for expiry');
+    }
+  }
+
+  async #tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, leaseName: name, identity } = this.#options;
+    const now = new V1MicroTime();
+    const durationSeconds = Math.ceil(this.#options.leaseDurationMs / 1000);
+    let current: V1Lease;
+    try {
+      current = await this.#api.readNamespacedLease({ name, namespace });
+    } catch (error) {
+      if (!(error instanceof ApiException) || error.code !== 404) throw error;
+      try {
+        this.#observed = await this.#api.createNamespacedLease({
+          namespace,
+          body: {
+            metadata: { name, namespace },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: now,
+              renewTime: now,
+              leaseTransitions: 0,
+            },
+          },
+        });
+        return true;
+      } catch (createError) {
+        if (createError instanceof ApiException && createError.code === 409) return false;
+        throw createError;
+      }
+    }
+    this.#observed = current;
+    const spec = current.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    // The client does not convert MicroTime on reads: renewTime arrives as a string.
+    const renewedAt = spec.renewTime ? Date.parse(String(spec.renewTime as unknown)) : 0;
+    const expiresAt = renewedAt + (spec.leaseDurationSeconds ?? 0) * 1000;
+    const heldByOther = holder !== '' && holder !== identity;
+    if (heldByOther && expiresAt > Date.now()) return false;
+
+    const changingHolder = holder !== identity;
+    try {
+      this.#observed = await this.#api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: {
+          ...current,
+          spec: {
+            ...spec,
+            holderIdentity: identity,
+            leaseDurationSeconds: durationSeconds,
+            renewTime: now,
+            acquireTime: changingHolder ? now : spec.acquireTime,
+            leaseTransitions: (spec.leaseTransitions ?? 0) + (changingHolder && holder !== '' ? 1 : 0),
+          },
+        },
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 409) return false;
+      throw error;
+    }
+  }
+}
+
+/** A short, secret-free description of a client error for logs. */
+export function describe(error: unknown): { message: string; code?: number } {
+  if (error instanceof ApiException) {
+    return { code: error.code, message: statusMessage(error.body) ?? `HTTP ${error.code}` };
+  }
+  if (error instanceof Error) return { message: error.message };
+  return { message: String(error) };
+}
+
+function statusMessage(body: unknown): string | undefined {
+  if (typeof body === 'string') {
+    try {
+      return statusMessage(JSON.parse(body));
+    } catch {
+      return body.slice(0, 300);
+    }
+  }
+  if (body && typeof body === 'object' && 'message' in body && typeof body.message === 'string') {
+    return body.message;
+  }
+  return undefined;
+}

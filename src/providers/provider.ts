@@ -1,0 +1,59 @@
+// The contract every provider implements. The controller knows nothing of any cloud or pool;
+// a provider knows nothing of Kubernetes plumbing (it never imports src/kube/).
+import type { LoadBalancerIntent, ServiceRef } from '../intent/types.ts';
+
+export interface Capabilities {
+  tls: boolean;
+  proxyProtocol: boolean;
+  internal: boolean;
+  sourceRanges: boolean;
+  protocols: ReadonlyArray<'TCP' | 'UDP' | 'SCTP'>;
+}
+
+export interface Ingress {
+  ip?: string;
+  hostname?: string;
+  ipMode?: 'VIP' | 'Proxy';
+}
+
+export type ApplyResult =
+  | { kind: 'ready'; ingress: Ingress[]; changed: string[] }
+  | { kind: 'pending'; message: string; retryAfterMs: number }
+  /** A problem the user (or the platform team) must fix; `reason` is machine-readable. */
+  | { kind: 'failed'; reason: string; message: string };
+
+export type RemoveResult = { kind: 'gone'; released: string[] } | { kind: 'pending'; message: string; retryAfterMs: number };
+
+/** An existing Service's published address, handed to a provider before any work starts. */
+export interface ExistingLoadBalancer {
+  service: ServiceRef;
+  key: string;
+  addresses: string[];
+}
+
+/** A cluster-scoped custom resource the provider needs to see (e.g. address pools). */
+export interface WatchedResource {
+  group: string;
+  version: string;
+  plural: string;
+  /** Called with the full current set after every change; returns problems to report per object. */
+  onChange: (objects: ReadonlyArray<{ metadata?: { name?: string }; spec?: unknown }>) => ResourceProblem[];
+}
+
+export interface ResourceProblem {
+  name: string;
+  message: string;
+}
+
+export interface Provider<Observed = unknown, Plan = unknown> {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  readonly watches: ReadonlyArray<WatchedResource>;
+  /** Rebuild any in-memory state from what Services already publish; runs before any reconcile. */
+  adopt(existing: ReadonlyArray<ExistingLoadBalancer>): ReadonlyArray<{ key: string; message: string }>;
+  observe(intent: LoadBalancerIntent): Promise<Observed>;
+  /** Pure. */
+  plan(intent: LoadBalancerIntent, observed: Observed): Plan;
+  apply(intent: LoadBalancerIntent, plan: Plan): Promise<ApplyResult>;
+  remove(service: ServiceRef, key: string): Promise<RemoveResult>;
+}
