@@ -100,9 +100,10 @@ export class ServiceReconciler {
       // Invariant: the finalizer is on the Service before anything is allocated or created.
       service = await this.#guard(() => this.#deps.writer.setFinalizers(service, withFinalizer(service)));
     }
+    // Announce work once per spec generation, not on every retry of a failing Service.
     const ready = ourCondition(service);
-    const firstTime = publishedAddresses(service).length === 0 || ready?.status !== 'True';
-    if (firstTime && ready?.reason !== 'Pending') {
+    const announced = ready !== undefined && ready.observedGeneration === service.metadata?.generation;
+    if (publishedAddresses(service).length === 0 && !announced) {
       this.#event(service, 'Normal', 'EnsuringLoadBalancer', 'Ensure', 'Ensuring load balancer');
     }
 

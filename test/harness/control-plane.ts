@@ -292,7 +292,10 @@ export function processRuns(pid: number, binary: string): boolean {
  * Stops the apiserver, then etcd: an apiserver that loses etcd mid-shutdown hangs until SIGKILL, while one
  * stopped first drains in about a second.
  */
-export async function stopComponents(pids: { apiserver?: number | undefined; etcd?: number | undefined }) {
+export async function stopComponents(pids: {
+  apiserver?: number | undefined;
+  etcd?: number | undefined;
+}): Promise<void> {
   if (pids.apiserver !== undefined) await stopProcessGroups([pids.apiserver]);
   if (pids.etcd !== undefined) await stopProcessGroups([pids.etcd]);
 }
