@@ -84,7 +84,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   };
   const seconds = (name: FlagName, min: number): number => {
     const v = Number(get(name));
-    if (!Number.isFinite(v) || v < min) problems.push(`--${name}: "${get(name)}" must be a number of seconds ≥ ${min}`);
+    if (!Number.isFinite(v) || v < min)
+      problems.push(`--${name}: "${get(name)}" must be a number of seconds ≥ ${min}`);
     return v * 1000;
   };
   const provider = get('provider');
@@ -100,7 +101,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const healthAddress = parseHostPort(get('health-address') ?? '', problems);
   const loadBalancerClass = get('load-balancer-class') ?? '';
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(loadBalancerClass)) {
-    problems.push(`--load-balancer-class: "${loadBalancerClass}" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`);
+    problems.push(
+      `--load-balancer-class: "${loadBalancerClass}" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
+    );
   }
   const config: Config = {
     provider: 'pool',
@@ -125,9 +128,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     },
   };
   const le = config.leaderElection;
-  if (le.renewDeadlineMs >= le.leaseDurationMs) problems.push('--renew-deadline must be shorter than --lease-duration');
-  if (le.retryPeriodMs >= le.renewDeadlineMs) problems.push('--retry-period must be shorter than --renew-deadline');
-  if (config.backoffBaseMs > config.backoffMaxMs) problems.push('--backoff-base must not exceed --backoff-max');
+  if (le.renewDeadlineMs >= le.leaseDurationMs)
+    problems.push('--renew-deadline must be shorter than --lease-duration');
+  if (le.retryPeriodMs >= le.renewDeadlineMs)
+    problems.push('--retry-period must be shorter than --renew-deadline');
+  if (config.backoffBaseMs > config.backoffMaxMs)
+    problems.push('--backoff-base must not exceed --backoff-max');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -4,7 +4,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
-  KubeConfig,
+  type KubeConfig,
   type KubernetesObject,
   type V1Service,
 } from '@kubernetes/client-node';
@@ -12,6 +12,7 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { EventRecorder } from '../kube/event-recorder.ts';
+import { PooledKubeConfig } from '../kube/kube-config.ts';
 import { describe, LeaderElector } from '../kube/leader-election.ts';
 import { objectKey, Reflector } from '../kube/reflector.ts';
 import { ServiceWriter } from '../kube/service-writer.ts';
@@ -25,7 +26,7 @@ import { hasFinalizer, isManaged, ourCondition } from './service-state.ts';
 const WATCHDOG_MS = 120_000;
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;
@@ -36,7 +37,11 @@ export interface RunningController {
   healthPort: number;
 }
 
-export async function runController(config: Config, provider: Provider, log: Logger): Promise<RunningController> {
+export async function runController(
+  config: Config,
+  provider: Provider,
+  log: Logger,
+): Promise<RunningController> {
   const kc = loadKubeConfig(config.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   const metrics = new Metrics();
@@ -92,7 +97,12 @@ export async function runController(config: Config, provider: Provider, log: Log
       reportingInstance: config.leaderElection.identity,
       seriesWindowMs: 10 * 60_000,
       seriesUpdateIntervalMs: 60_000,
-      onWrite: (verb) => metrics.kubeWrites.inc({ resource: 'events', verb }),
+      senders: 2,
+      maxQueued: 1000,
+      onWrite: (verb) =>
+        verb === 'dropped'
+          ? metrics.eventsDropped.inc()
+          : metrics.kubeWrites.inc({ resource: 'events', verb }),
     },
     log,
   );
@@ -117,7 +127,11 @@ export async function runController(config: Config, provider: Provider, log: Log
         kubeConfig: kc,
         watchPath: `/apis/${w.group}/${w.version}/${w.plural}`,
         list: async () => {
-          const list = (await custom.listClusterCustomObject({ group: w.group, version: w.version, plural: w.plural })) as {
+          const list = (await custom.listClusterCustomObject({
+            group: w.group,
+            version: w.version,
+            plural: w.plural,
+          })) as {
             items: Array<KubernetesObject & { spec?: unknown }>;
             metadata?: { resourceVersion?: string };
           };

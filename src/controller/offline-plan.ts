@@ -25,8 +25,13 @@ export async function planServices(objects: unknown[]): Promise<unknown[]> {
     } as V1Service;
     const { intent, problems } = decide(service);
     problems.push(...capabilityProblems(intent, provider.capabilities, provider.name));
-    const entry: Record<string, unknown> = { service: `${intent.service.namespace}/${intent.service.name}`, intent, problems };
-    if (service.spec?.type !== 'LoadBalancer') entry.note = 'not a LoadBalancer Service: Sluice would not act on it';
+    const entry: Record<string, unknown> = {
+      service: `${intent.service.namespace}/${intent.service.name}`,
+      intent,
+      problems,
+    };
+    if (service.spec?.type !== 'LoadBalancer')
+      entry.note = 'not a LoadBalancer Service: Sluice would not act on it';
     else if (!problems.some((p) => p.severity === 'error')) {
       const plan = provider.plan(intent, await provider.observe(intent));
       entry.plan = plan;

@@ -115,13 +115,23 @@ export class ServiceReconciler {
     this.#deps.onManagedCountChange?.(this.#provisioned.size);
 
     if (result.kind === 'pending') {
-      await this.#writeStatus(service, undefined, { status: 'False', reason: 'Pending', message: result.message }, log);
+      await this.#writeStatus(
+        service,
+        undefined,
+        { status: 'False', reason: 'Pending', message: result.message },
+        log,
+      );
       return { requeueAfterMs: result.retryAfterMs };
     }
     if (result.kind === 'failed') {
       this.#event(service, 'Warning', 'AllocationFailed', 'Allocate', result.message);
       log.info({ reason: result.reason, problem: result.message }, 'load balancer not ensured');
-      await this.#writeStatus(service, undefined, { status: 'False', reason: result.reason, message: result.message }, log);
+      await this.#writeStatus(
+        service,
+        undefined,
+        { status: 'False', reason: result.reason, message: result.message },
+        log,
+      );
       throw new Backoff(result.message);
     }
     for (const change of result.changed) this.#event(service, 'Normal', 'IPAllocated', 'Allocate', change);
@@ -133,15 +143,28 @@ export class ServiceReconciler {
       log,
     );
     if (wrote) {
-      this.#event(service, 'Normal', 'EnsuredLoadBalancer', 'Ensure', `Ensured load balancer at ${addresses}`);
+      this.#event(
+        service,
+        'Normal',
+        'EnsuredLoadBalancer',
+        'Ensure',
+        `Ensured load balancer at ${addresses}`,
+      );
       log.info({ ingress: addresses }, 'load balancer ensured');
     }
     return undefined;
   }
 
-  async #cleanup(key: string, ref: ServiceRef, service: V1Service | undefined, log: Logger): Promise<ReconcileOutcome | undefined> {
-    const had = this.#provisioned.has(key) || (service !== undefined && publishedAddresses(service).length > 0);
-    if (service && had) this.#event(service, 'Normal', 'DeletingLoadBalancer', 'Delete', 'Deleting load balancer');
+  async #cleanup(
+    key: string,
+    ref: ServiceRef,
+    service: V1Service | undefined,
+    log: Logger,
+  ): Promise<ReconcileOutcome | undefined> {
+    const had =
+      this.#provisioned.has(key) || (service !== undefined && publishedAddresses(service).length > 0);
+    if (service && had)
+      this.#event(service, 'Normal', 'DeletingLoadBalancer', 'Delete', 'Deleting load balancer');
     let result: Awaited<ReturnType<Provider['remove']>>;
     try {
       result = await this.#deps.provider.remove(ref, key);

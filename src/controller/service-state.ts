@@ -23,7 +23,8 @@ export function hasFinalizer(service: V1Service): boolean {
 }
 
 export function withFinalizer(service: V1Service): string[] {
-  return [...(service.metadata?.finalizers ?? []), FINALIZER];
+  const finalizers = service.metadata?.finalizers ?? [];
+  return finalizers.includes(FINALIZER) ? [...finalizers] : [...finalizers, FINALIZER];
 }
 
 export function withoutFinalizer(service: V1Service): string[] {
@@ -85,17 +86,29 @@ export function statusChange(
 
   const published = service.status?.loadBalancer?.ingress ?? [];
   const ingressChanged =
-    ingress === undefined ? false : ingress === null ? published.length > 0 : !sameIngress(published, ingress);
+    ingress === undefined
+      ? false
+      : ingress === null
+        ? published.length > 0
+        : !sameIngress(published, ingress);
   if (!conditionChanged && !ingressChanged) return undefined;
   return {
-    loadBalancer: ingressChanged ? { ingress: ingress === null || ingress?.length === 0 ? null : ingress } : {},
+    loadBalancer: ingressChanged
+      ? { ingress: ingress === null || ingress?.length === 0 ? null : ingress }
+      : {},
     conditions,
   };
 }
 
-function sameIngress(published: ReadonlyArray<{ ip?: string; hostname?: string; ipMode?: string }>, wanted: Ingress[]): boolean {
+function sameIngress(
+  published: ReadonlyArray<{ ip?: string; hostname?: string; ipMode?: string }>,
+  wanted: Ingress[],
+): boolean {
   if (published.length !== wanted.length) return false;
   return published.every(
-    (p, i) => p.ip === wanted[i]!.ip && p.hostname === wanted[i]!.hostname && (p.ipMode ?? 'VIP') === (wanted[i]!.ipMode ?? 'VIP'),
+    (p, i) =>
+      p.ip === wanted[i]!.ip &&
+      p.hostname === wanted[i]!.hostname &&
+      (p.ipMode ?? 'VIP') === (wanted[i]!.ipMode ?? 'VIP'),
   );
 }

@@ -51,7 +51,7 @@ export function decide(service: V1Service): Decision {
       proxyProtocol,
       trafficPolicy: spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
       ...(spec.healthCheckNodePort ? { healthCheckNodePort: spec.healthCheckNodePort } : {}),
-      sourceRanges: sourceRangesOf(service, problems),
+      ...sourceRangesOf(service, problems),
       requestedAddresses,
       ipFamilies,
       ...(requestedPool ? { requestedPool } : {}),
@@ -79,14 +79,19 @@ export function canonicalAddress(text: string): string | undefined {
 }
 
 /** When several keys can say the same thing, they must agree; returns the agreed value. */
-function agreeingValue(sources: Array<[string, string | undefined]>, problems: Problem[]): string | undefined {
+function agreeingValue(
+  sources: Array<[string, string | undefined]>,
+  problems: Problem[],
+): string | undefined {
   const given = sources.filter((s): s is [string, string] => s[1] !== undefined && s[1] !== '');
   const first = given[0];
   if (!first) return undefined;
   const disagreeing = given.filter(([, value]) => value !== first[1]);
   if (disagreeing.length > 0) {
     const listing = given.map(([key, value]) => `${key}="${value}"`).join(', ');
-    problems.push(error('ConflictingAnnotations', given.map(([k]) => k).join(','), `these disagree: ${listing}`));
+    problems.push(
+      error('ConflictingAnnotations', given.map(([k]) => k).join(','), `these disagree: ${listing}`),
+    );
     return undefined;
   }
   return first[1];
@@ -99,7 +104,7 @@ function requestedAddressesOf(service: V1Service, problems: Problem[]): string[]
     [METALLB.loadBalancerIPs, annotations[METALLB.loadBalancerIPs]],
     ['spec.loadBalancerIP', service.spec?.loadBalancerIP],
   ];
-  const parsed: Array<[string, string | undefined]> = [];
+  const parsed: Array<[string, string]> = [];
   let invalid = false;
   for (const [key, value] of sources) {
     if (value === undefined || value.trim() === '') continue;
@@ -114,15 +119,28 @@ function requestedAddressesOf(service: V1Service, problems: Problem[]): string[]
     parsed.push([key, canonical.join(',')]);
   }
   if (invalid) return [];
-  const agreed = agreeingValue(parsed, problems);
+  // Sources agree when they name the same set of addresses, in whatever order; the first
+  // source's order is kept (it decides the order of ipFamilies).
+  const given = parsed.filter(([, value]) => value !== '');
+  const sorted = (value: string): string => splitList(value).sort().join(',');
+  const agreed = agreeingValue(
+    given.map(([key, value]) => [key, sorted(value)]),
+    problems,
+  );
   if (agreed === undefined) return [];
-  const addresses = splitList(agreed);
+  const addresses = splitList(given[0]![1]);
   const byFamily = new Map<IPFamily, string[]>();
   for (const a of addresses) byFamily.set(familyOf(a), [...(byFamily.get(familyOf(a)) ?? []), a]);
   for (const [family, list] of byFamily) {
     if (list.length > 1) {
-      const key = parsed[0]![0];
-      problems.push(error('InvalidAnnotation', key, `at most one ${family} address may be requested, got ${list.join(', ')}`));
+      const key = given[0]![0];
+      problems.push(
+        error(
+          'InvalidAnnotation',
+          key,
+          `at most one ${family} address may be requested, got ${list.join(', ')}`,
+        ),
+      );
       return [];
     }
   }
@@ -145,8 +163,12 @@ function applyTls(annotations: Record<string, string>, ports: PortIntent[], prob
   const tlsPortsRaw = annotations[SLUICE.tlsPorts];
   const policy = annotations[SLUICE.tlsPolicy]?.trim() || undefined;
   if (certificates.length === 0) {
-    if (tlsPortsRaw?.trim()) {
-      problems.push(error('InvalidAnnotation', SLUICE.tlsPorts, `needs ${SLUICE.tlsCertificate} to name a certificate`));
+    for (const key of [SLUICE.tlsPorts, SLUICE.tlsPolicy]) {
+      if (annotations[key]?.trim()) {
+        problems.push(
+          error('InvalidAnnotation', key, `needs ${SLUICE.tlsCertificate} to name a certificate`),
+        );
+      }
     }
     return;
   }
@@ -155,13 +177,22 @@ function applyTls(annotations: Record<string, string>, ports: PortIntent[], prob
   for (const item of wanted) {
     const matches = item === '*' ? ports : ports.filter((p) => p.name === item || String(p.port) === item);
     if (matches.length === 0) {
-      problems.push(error('InvalidAnnotation', SLUICE.tlsPorts, `"${item}" is neither a port number nor a port name of this Service`));
+      problems.push(
+        error(
+          'InvalidAnnotation',
+          SLUICE.tlsPorts,
+          `"${item}" is neither a port number nor a port name of this Service`,
+        ),
+      );
     }
     for (const port of matches) port.tls = { certificates, ...(policy ? { policy } : {}) };
   }
 }
 
-function sourceRangesOf(service: V1Service, problems: Problem[]): string[] {
+function sourceRangesOf(
+  service: V1Service,
+  problems: Problem[],
+): { sourceRanges: string[]; sourceRangesField?: string } {
   const fromSpec = service.spec?.loadBalancerSourceRanges ?? [];
   const annotations = service.metadata?.annotations ?? {};
   // spec wins over annotations, as upstream: the annotations are read only when the spec is empty.
@@ -173,14 +204,31 @@ function sourceRangesOf(service: V1Service, problems: Problem[]): string[] {
         : [SOURCE_RANGES_LEGACY, splitList(annotations[SOURCE_RANGES_LEGACY] ?? '')];
   const ranges: string[] = [];
   for (const value of values) {
-    try {
-      const [address, prefix] = ipaddr.parseCIDR(value.trim());
-      ranges.push(`${networkOf(address, prefix)}/${prefix}`);
-    } catch {
-      problems.push(error('InvalidAnnotation', field, `"${value}" is not a CIDR (for example 203.0.113.0/24)`));
-    }
+    const range = canonicalCidr(value.trim());
+    if (range === undefined) {
+      problems.push(
+        error('InvalidAnnotation', field, `"${value}" is not a CIDR (for example 203.0.113.0/24)`),
+      );
+    } else ranges.push(range);
   }
-  return ranges;
+  return ranges.length > 0 ? { sourceRanges: ranges, sourceRangesField: field } : { sourceRanges: ranges };
+}
+
+/**
+ * Canonical network/prefix of a CIDR with host bits cleared; undefined when it is not one.
+ * Stricter than ipaddr.parseCIDR, which reads "010.0.0.0/8" as octal (8.0.0.0/8) and "10/8"
+ * as 0.0.0.10/8: the address must be one canonicalAddress accepts, the prefix plain decimal.
+ */
+function canonicalCidr(text: string): string | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const address = canonicalAddress(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  if (address === undefined || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return undefined;
+  const parsed = ipaddr.parse(address);
+  const prefix = Number(prefixText);
+  if (prefix > (parsed.kind() === 'ipv6' ? 128 : 32)) return undefined;
+  return `${networkOf(parsed, prefix)}/${prefix}`;
 }
 
 function networkOf(address: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): string {

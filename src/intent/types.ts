@@ -26,6 +26,8 @@ export interface LoadBalancerIntent {
   trafficPolicy: 'Cluster' | 'Local';
   healthCheckNodePort?: number;
   sourceRanges: string[];
+  /** Where the source ranges came from: the spec field or an annotation key. */
+  sourceRangesField?: string;
   /** Exact addresses the user asked for, canonical form. */
   requestedAddresses: string[];
   /** Families to serve, in the Service's order. */

@@ -2,7 +2,10 @@
 // same event on the same object within the series window updates the existing Event's
 // `series` instead of creating a new object, and series updates are themselves throttled,
 // so a Service that fails every few seconds does not flood the apiserver. Events are best
-// effort: a failure to record is logged and never fails a reconcile.
+// effort: a failure to record is logged and never fails a reconcile. Like client-go's
+// broadcaster, writes go through one bounded queue with few senders, so a burst of Events
+// trails behind the status writes users wait for instead of competing with them; when the
+// queue is full, new Events are dropped (and counted) rather than held without bound.
 import {
   type EventsV1Api,
   type EventsV1Event,
@@ -30,7 +33,11 @@ export interface EventRecorderOptions {
   seriesWindowMs: number;
   /** At most one series update per event in this interval; counts in between accumulate. */
   seriesUpdateIntervalMs: number;
-  onWrite?: (verb: 'create' | 'patch') => void;
+  /** Event writes in flight at once. */
+  senders: number;
+  /** Writes waiting beyond this are dropped. */
+  maxQueued: number;
+  onWrite?: (verb: 'create' | 'patch' | 'dropped') => void;
 }
 
 interface SeriesState {
@@ -51,6 +58,8 @@ export class EventRecorder {
   readonly #options: EventRecorderOptions;
   readonly #log: Logger;
   readonly #series = new Map<string, SeriesState>();
+  readonly #queue: Array<() => Promise<unknown>> = [];
+  #sending = 0;
 
   constructor(api: EventsV1Api, options: EventRecorderOptions, log: Logger) {
     this.#api = api;
@@ -58,14 +67,33 @@ export class EventRecorder {
     this.#log = log.child({ component: 'events' });
   }
 
-  /** Fire and forget; never throws. */
-  record(target: EventTarget, type: EventType, reason: string, action: string, note: string): void {
-    void this.#record(target, type, reason, action, note).catch((error: unknown) => {
-      this.#log.warn({ err: describe(error), reason, object: `${target.namespace}/${target.name}` }, 'event not recorded');
-    });
+  /** Queues a write; one of the senders performs it. */
+  #send(write: () => Promise<unknown>, what: string): void {
+    if (this.#queue.length >= this.#options.maxQueued) {
+      this.#options.onWrite?.('dropped');
+      return;
+    }
+    this.#queue.push(() =>
+      write().catch((error: unknown) =>
+        this.#log.warn({ err: describe(error), event: what }, 'event not recorded'),
+      ),
+    );
+    this.#pump();
   }
 
-  async #record(target: EventTarget, type: EventType, reason: string, action: string, note: string): Promise<void> {
+  #pump(): void {
+    while (this.#sending < this.#options.senders && this.#queue.length > 0) {
+      const job = this.#queue.shift()!;
+      this.#sending++;
+      void job().finally(() => {
+        this.#sending--;
+        this.#pump();
+      });
+    }
+  }
+
+  /** Fire and forget; never throws. */
+  record(target: EventTarget, type: EventType, reason: string, action: string, note: string): void {
     const namespace = target.namespace ?? 'default';
     const key = [target.uid ?? `${namespace}/${target.name}`, type, reason, action, note].join('\u0000');
     const now = Date.now();
@@ -104,8 +132,10 @@ export class EventRecorder {
       patchedCount: 1,
     };
     this.#series.set(key, state);
-    this.#options.onWrite?.('create');
-    await this.#api.createNamespacedEvent({ namespace, body });
+    this.#send(() => {
+      this.#options.onWrite?.('create');
+      return this.#api.createNamespacedEvent({ namespace, body });
+    }, `${reason} ${namespace}/${target.name}`);
   }
 
   #scheduleSeriesUpdate(state: SeriesState): void {
@@ -116,19 +146,14 @@ export class EventRecorder {
       if (state.count === state.patchedCount) return;
       state.lastPatchedAt = Date.now();
       state.patchedCount = state.count;
-      this.#options.onWrite?.('patch');
-      this.#api
-        .patchNamespacedEvent(
-          {
-            name: state.eventName,
-            namespace: state.namespace,
-            body: { series: { count: state.count, lastObservedTime: new V1MicroTime(state.lastAt) } },
-          },
+      const series = { count: state.count, lastObservedTime: new V1MicroTime(state.lastAt) };
+      this.#send(() => {
+        this.#options.onWrite?.('patch');
+        return this.#api.patchNamespacedEvent(
+          { name: state.eventName, namespace: state.namespace, body: { series } },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        )
-        .catch((error: unknown) => {
-          this.#log.warn({ err: describe(error), event: state.eventName }, 'event series not updated');
-        });
+        );
+      }, state.eventName);
     }, wait);
     state.timer.unref();
   }
@@ -140,8 +165,9 @@ export class EventRecorder {
     }
   }
 
-  /** Cancels pending series updates (on shutdown; the counts are informational). */
+  /** Cancels pending writes and series updates (on shutdown; Events are best effort). */
   stop(): void {
+    this.#queue.length = 0;
     for (const state of this.#series.values()) {
       if (!state.timer) continue;
       clearTimeout(state.timer);

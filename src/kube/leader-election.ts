@@ -33,7 +33,10 @@ export class LeaderElector {
   constructor(api: CoordinationV1Api, options: LeaderElectionOptions, log: Logger) {
     this.#api = api;
     this.#options = options;
-    this.#log = log.child({ component: 'leader-election', lease: `${options.namespace}/${options.leaseName}` });
+    this.#log = log.child({
+      component: 'leader-election',
+      lease: `${options.namespace}/${options.leaseName}`,
+    });
   }
 
   get isLeader(): boolean {
@@ -94,7 +97,10 @@ export class LeaderElector {
       });
       this.#log.info('released leader lease');
     } catch (error) {
-      this.#log.warn({ err: describe(error) }, 'could not release leader lease; standbys will wait for expiry');
+      this.#log.warn(
+        { err: describe(error) },
+        'could not release leader lease; standbys will wait for expiry',
+      );
     }
   }
 

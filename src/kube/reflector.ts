@@ -37,6 +37,8 @@ export interface ReflectorOptions<T> {
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
+/** A watch that ends normally this soon without delivering any event counts as a failure (as in client-go). */
+const SHORT_WATCH_MS = 1000;
 
 export function objectKey(obj: KubernetesObject): string {
   const ns = obj.metadata?.namespace;
@@ -57,6 +59,8 @@ export class Reflector<T extends KubernetesObject> {
   #relistTimer: NodeJS.Timeout | undefined;
   #failures = 0;
   #lastActivity = 0;
+  /** Bumped whenever a list+watch run starts or is abandoned; callbacks of older runs do nothing. */
+  #generation = 0;
 
   constructor(options: ReflectorOptions<T>, handlers: ReflectorHandlers<T>) {
     this.#options = options;
@@ -93,25 +97,29 @@ export class Reflector<T extends KubernetesObject> {
 
   stop(): void {
     this.#stopped = true;
+    this.#generation++;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#relistTimer) clearTimeout(this.#relistTimer);
     this.#abort?.abort();
+    this.#abort = undefined;
   }
 
   async #listAndWatch(): Promise<void> {
     if (this.#stopped) return;
+    // Only one run at a time: this one replaces any run in progress or waiting to retry.
+    const generation = ++this.#generation;
+    if (this.#timer) clearTimeout(this.#timer);
     try {
       const result = await this.#options.list();
-      if (this.#stopped) return;
+      if (generation !== this.#generation) return;
       this.#replace(result.items);
       this.#resourceVersion = result.resourceVersion;
-      this.#failures = 0;
       this.#synced = true;
       this.#handlers.onListed?.();
       this.#scheduleRelist();
-      await this.#watch();
+      await this.#watch(generation);
     } catch (error) {
-      this.#retryLater(error);
+      if (generation === this.#generation) this.#retryLater(error);
     }
   }
 
@@ -129,6 +137,7 @@ export class Reflector<T extends KubernetesObject> {
     this.#failures++;
     this.#log.warn({ err: describe(error), retryInMs: Math.round(delay) }, 'list or watch failed; retrying');
     this.#options.onRestart?.('error');
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#listAndWatch(), delay);
     this.#timer.unref();
   }
@@ -136,29 +145,41 @@ export class Reflector<T extends KubernetesObject> {
   #restart(reason: 'watchdog' | 'gone' | 'relist' | 'closed', relist: boolean): void {
     if (this.#stopped) return;
     this.#options.onRestart?.(reason);
+    const generation = ++this.#generation;
     const abort = this.#abort;
     this.#abort = undefined;
     abort?.abort();
     if (relist) void this.#listAndWatch();
-    else void this.#watch().catch((error: unknown) => this.#retryLater(error));
+    else {
+      void this.#watch(generation).catch((error: unknown) => {
+        if (generation === this.#generation) this.#retryLater(error);
+      });
+    }
   }
 
-  async #watch(): Promise<void> {
+  async #watch(generation: number): Promise<void> {
+    const current = (): boolean => generation === this.#generation;
     const watch = new Watch(this.#options.kubeConfig);
     // The client aborts a watch after this long without data; that is our stall watchdog.
     (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#options.watchdogMs;
-    this.#lastActivity = Date.now();
+    const startedAt = Date.now();
+    this.#lastActivity = startedAt;
+    let events = 0;
     let ended: 'gone' | 'error' | undefined;
     let thisWatch: AbortController | undefined;
     const done = (error: unknown): void => {
-      if (this.#stopped || (thisWatch && this.#abort !== thisWatch)) return;
-      if (ended === 'gone') return this.#restart('gone', true);
-      if (ended === 'error') return this.#retryLater(new Error('watch ended with an error event'));
-      if (error === null || error === undefined) return this.#restart('closed', false);
-      if (error instanceof Error && error.name === 'TimeoutError') return this.#restart('watchdog', false);
-      if (error instanceof Error && error.name === 'AbortError') return;
-      if (statusCodeOf(error) === 410) return this.#restart('gone', true);
-      this.#retryLater(error);
+      if (!current()) return;
+      if (ended === 'gone') this.#restart('gone', true);
+      else if (ended === 'error') this.#retryLater(new Error('watch ended with an error event'));
+      else if (error === null || error === undefined) {
+        // Reconnecting at once to a server that ends every watch at once would be a busy loop.
+        if (events === 0 && Date.now() - startedAt < SHORT_WATCH_MS) {
+          this.#retryLater(new Error('watch closed at once without any event'));
+        } else this.#restart('closed', false);
+      } else if (error instanceof Error && error.name === 'TimeoutError') this.#restart('watchdog', false);
+      else if (error instanceof Error && error.name === 'AbortError') return;
+      else if (statusCodeOf(error) === 410) this.#restart('gone', true);
+      else this.#retryLater(error);
     };
     thisWatch = await watch.watch(
       this.#options.watchPath,
@@ -169,6 +190,7 @@ export class Reflector<T extends KubernetesObject> {
         timeoutSeconds: 240 + Math.floor(Math.random() * 120),
       },
       (type: string, raw: unknown) => {
+        if (!current() || ended) return;
         this.#lastActivity = Date.now();
         if (type === 'ERROR') {
           ended = (raw as { code?: number }).code === 410 ? 'gone' : 'error';
@@ -176,6 +198,9 @@ export class Reflector<T extends KubernetesObject> {
           thisWatch?.abort();
           return;
         }
+        // A watch that delivers events works: the next failure starts from the shortest backoff.
+        events++;
+        this.#failures = 0;
         const version = (raw as KubernetesObject).metadata?.resourceVersion;
         if (version) this.#resourceVersion = version;
         if (type === 'BOOKMARK') return;
@@ -185,8 +210,11 @@ export class Reflector<T extends KubernetesObject> {
       },
       done,
     );
-    if (this.#stopped) thisWatch.abort();
-    else this.#abort = thisWatch;
+    if (!current()) thisWatch.abort();
+    else {
+      this.#abort = thisWatch;
+      if (ended) thisWatch.abort();
+    }
   }
 
   #upsert(obj: T): void {

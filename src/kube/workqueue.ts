@@ -115,6 +115,9 @@ export class WorkQueue {
       const key = this.#queue.shift();
       if (key !== undefined) {
         this.#queued.delete(key);
+        // Claimed here, synchronously: the worker resumes only after a few microtasks, and an
+        // add() in between must see the key as in flight (dirty), not queue it for another worker.
+        this.#processing.add(key);
         return key;
       }
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
@@ -126,7 +129,6 @@ export class WorkQueue {
     for (;;) {
       const key = await this.#next();
       if (key === undefined) return;
-      this.#processing.add(key);
       const started = performance.now();
       try {
         const outcome = await reconcile(key);

@@ -1,5 +1,5 @@
 // Prometheus metrics. One registry per process so tests can create several controllers.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -24,6 +24,11 @@ export class Metrics {
     name: 'sluice_kube_writes_total',
     help: 'Writes Sluice made to the Kubernetes API, by resource and verb.',
     labelNames: ['resource', 'verb'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDropped = new Counter({
+    name: 'sluice_events_dropped_total',
+    help: 'Events not recorded because the event queue was full.',
     registers: [this.registry],
   });
   readonly watchRestarts = new Counter({

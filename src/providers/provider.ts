@@ -6,7 +6,11 @@ export interface Capabilities {
   tls: boolean;
   proxyProtocol: boolean;
   internal: boolean;
-  sourceRanges: boolean;
+  /**
+   * Who enforces client source ranges: the provider's own firewall (`any` source of ranges),
+   * only kube-proxy (which reads spec.loadBalancerSourceRanges alone), or nobody.
+   */
+  sourceRanges: 'any' | 'spec-only' | 'none';
   protocols: ReadonlyArray<'TCP' | 'UDP' | 'SCTP'>;
 }
 
@@ -22,7 +26,9 @@ export type ApplyResult =
   /** A problem the user (or the platform team) must fix; `reason` is machine-readable. */
   | { kind: 'failed'; reason: string; message: string };
 
-export type RemoveResult = { kind: 'gone'; released: string[] } | { kind: 'pending'; message: string; retryAfterMs: number };
+export type RemoveResult =
+  | { kind: 'gone'; released: string[] }
+  | { kind: 'pending'; message: string; retryAfterMs: number };
 
 /** An existing Service's published address, handed to a provider before any work starts. */
 export interface ExistingLoadBalancer {

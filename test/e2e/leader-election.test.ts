@@ -1,8 +1,8 @@
 // Two Sluice processes against one cluster: only the lease holder acts; when it dies
 // (SIGKILL, so the lease must expire) or leaves (SIGTERM, so it releases), the other takes over.
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { testCluster } from '../harness/test-cluster.ts';
 import { clients, kubectl, SluiceProcess, waitFor, waitForAddress } from './support.ts';
 
@@ -40,7 +40,9 @@ spec:
 
 async function holder(): Promise<string | undefined> {
   try {
-    const lease = await api.kc.makeApiClient((await import('@kubernetes/client-node')).CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: NS });
+    const lease = await api.kc
+      .makeApiClient((await import('@kubernetes/client-node')).CoordinationV1Api)
+      .readNamespacedLease({ name: LEASE, namespace: NS });
     return lease.spec?.holderIdentity ?? undefined;
   } catch {
     return undefined;
@@ -50,11 +52,15 @@ async function holder(): Promise<string | undefined> {
 before(async () => {
   await kubectl(cluster, ['apply', '-f', CRDS]);
   await kubectl(cluster, ['create', 'namespace', NS]);
-  await kubectl(cluster, ['apply', '-f', '-'], `apiVersion: sluice.dev/v1alpha1
+  await kubectl(
+    cluster,
+    ['apply', '-f', '-'],
+    `apiVersion: sluice.dev/v1alpha1
 kind: AddressPool
 metadata: { name: e2e-leader }
 spec: { addresses: ["198.18.0.0/29"] }
-`);
+`,
+  );
 });
 
 after(async () => {
@@ -92,7 +98,10 @@ describe('leader election', () => {
     const c = startSluice('replica-c');
     await c.waitForLog((l) => l.msg === 'caches synced');
     assert.equal(await b.stop('SIGTERM'), 0);
-    assert.ok(b.lines.some((l) => l.msg === 'released leader lease'), b.tail());
+    assert.ok(
+      b.lines.some((l) => l.msg === 'released leader lease'),
+      b.tail(),
+    );
     await c.waitForLog((l) => l.msg === 'became leader', 10_000);
     await waitFor(async () => (await holder()) === 'replica-c', 5000);
   });

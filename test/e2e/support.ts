@@ -2,7 +2,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  type V1Service,
+} from '@kubernetes/client-node';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -33,7 +39,13 @@ export async function kubectl(
   input?: string,
 ): Promise<string> {
   if (input === undefined) {
-    const { stdout } = await run(`${cluster.binDir}/kubectl`, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+    const { stdout } = await run(
+      `${cluster.binDir}/kubectl`,
+      ['--kubeconfig', cluster.kubeconfigPath, ...args],
+      {
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
     return stdout;
   }
   return new Promise((resolve, reject) => {
@@ -46,7 +58,9 @@ export async function kubectl(
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
     });
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl ${args.join(' ')}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`kubectl ${args.join(' ')}: ${err}`)),
+    );
     child.stdin.end(input);
   });
 }
@@ -63,10 +77,11 @@ export class SluiceProcess {
   readonly exited: Promise<number | null>;
   #stderr = '';
 
-  constructor(kubeconfigPath: string, args: string[]) {
+  /** `entry` is the CLI to run: the TypeScript source by default, or the built `dist/main.js`. */
+  constructor(kubeconfigPath: string, args: string[], entry = MAIN) {
     this.child = spawn(
       process.execPath,
-      [MAIN, 'controller', `--kubeconfig=${kubeconfigPath}`, '--health-address=127.0.0.1:0', ...args],
+      [entry, 'controller', `--kubeconfig=${kubeconfigPath}`, '--health-address=127.0.0.1:0', ...args],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let partial = '';
@@ -154,7 +169,11 @@ export async function waitFor(
   }
 }
 
-export async function readService(core: CoreV1Api, namespace: string, name: string): Promise<V1Service | undefined> {
+export async function readService(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+): Promise<V1Service | undefined> {
   try {
     return await core.readNamespacedService({ name, namespace });
   } catch (error) {
@@ -164,7 +183,12 @@ export async function readService(core: CoreV1Api, namespace: string, name: stri
 }
 
 /** Waits until the Service publishes an address and returns it. */
-export async function waitForAddress(core: CoreV1Api, namespace: string, name: string, timeoutMs = 20_000): Promise<string> {
+export async function waitForAddress(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  timeoutMs = 20_000,
+): Promise<string> {
   let ip: string | undefined;
   let last: V1Service | undefined;
   await waitFor(
@@ -179,7 +203,11 @@ export async function waitForAddress(core: CoreV1Api, namespace: string, name: s
   return ip!;
 }
 
-export async function eventsFor(clientsOf: Clients, namespace: string, name: string): Promise<Array<{ reason?: string; type?: string; note?: string }>> {
+export async function eventsFor(
+  clientsOf: Clients,
+  namespace: string,
+  name: string,
+): Promise<Array<{ reason?: string; type?: string; note?: string }>> {
   const list = await clientsOf.events.listNamespacedEvent({ namespace });
   return list.items.filter((e) => e.regarding?.name === name && e.regarding.kind === 'Service');
 }

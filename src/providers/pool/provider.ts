@@ -11,7 +11,7 @@ import type {
   ResourceProblem,
   WatchedResource,
 } from '../provider.ts';
-import { type Assignment, Allocator, findPoolOverlaps, parsePool } from './allocator.ts';
+import { Allocator, type Assignment, findPoolOverlaps, parsePool } from './allocator.ts';
 
 export interface PoolObserved {
   key: string;
@@ -34,7 +34,8 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
     tls: false,
     proxyProtocol: false,
     internal: false,
-    sourceRanges: true,
+    // Bare metal has no firewall of its own; kube-proxy enforces spec.loadBalancerSourceRanges.
+    sourceRanges: 'spec-only',
     protocols: ['TCP', 'UDP', 'SCTP'],
   };
   readonly allocator = new Allocator();
@@ -52,7 +53,10 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
     const problems: ResourceProblem[] = [];
     const pools = objects.map((o) => {
       const name = o.metadata?.name ?? '';
-      const { pool, problems: p } = parsePool(name, (o.spec ?? {}) as { addresses?: unknown; autoAssign?: unknown });
+      const { pool, problems: p } = parsePool(
+        name,
+        (o.spec ?? {}) as { addresses?: unknown; autoAssign?: unknown },
+      );
       for (const message of p) problems.push({ name, message });
       return pool;
     });
@@ -65,7 +69,8 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
     const problems: Array<{ key: string; message: string }> = [];
     for (const lb of existing) {
       const restored = this.allocator.restore(lb.key, lb.addresses);
-      if (!restored.ok) problems.push({ key: lb.key, message: `published address not restored: ${restored.message}` });
+      if (!restored.ok)
+        problems.push({ key: lb.key, message: `published address not restored: ${restored.message}` });
     }
     return problems;
   }
@@ -95,7 +100,8 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
       }
     }
     for (const held of observed.held) {
-      if (!intent.ipFamilies.includes(held.family)) steps.push({ action: 'release', family: held.family, address: held.address });
+      if (!intent.ipFamilies.includes(held.family))
+        steps.push({ action: 'release', family: held.family, address: held.address });
     }
     return { key: observed.key, steps };
   }

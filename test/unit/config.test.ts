@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { describe, it } from 'node:test';
+import { type Config, ConfigError, DEFAULT_CLASS, flagHelp, loadConfig } from '../../src/config/config.ts';
+
+/** The problems loadConfig reports, or [] when it accepts the input. */
+function problemsOf(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    loadConfig(argv, env);
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.problems;
+  }
+}
+
+describe('loadConfig: defaults', () => {
+  it('gives the documented defaults with no flags and no environment', () => {
+    const expected: Config = {
+      provider: 'pool',
+      loadBalancerClass: DEFAULT_CLASS,
+      manageUnclassed: false,
+      clusterName: 'sluice',
+      workers: 4,
+      resyncPeriodMs: 300_000,
+      backoffBaseMs: 5000,
+      backoffMaxMs: 300_000,
+      healthAddress: { host: '0.0.0.0', port: 8080 },
+      logLevel: 'info',
+      leaderElection: {
+        enabled: true,
+        namespace: 'default',
+        leaseName: 'sluice-controller',
+        identity: `${hostname()}_${process.pid}`,
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2000,
+      },
+    };
+    assert.deepEqual(loadConfig([], {}), expected);
+  });
+
+  it('takes the leader-election namespace and identity from the pod when not given', () => {
+    const { leaderElection } = loadConfig([], { POD_NAMESPACE: 'sluice-system', POD_NAME: 'sluice-abc' });
+    assert.equal(leaderElection.namespace, 'sluice-system');
+    assert.equal(leaderElection.identity, 'sluice-abc');
+  });
+
+  it('lists every flag with its default in --help', () => {
+    const help = flagHelp();
+    assert.match(help, /--workers \(default 4\)/);
+    assert.match(help, /--load-balancer-class \(default sluice\.dev\/lb\)/);
+    assert.match(help, /--kubeconfig$/m);
+  });
+});
+
+describe('loadConfig: precedence', () => {
+  const cases: Array<[string, string[], NodeJS.ProcessEnv, number]> = [
+    ['default', [], {}, 4],
+    ['env beats default', [], { SLUICE_WORKERS: '8' }, 8],
+    ['flag beats env (--flag=value)', ['--workers=2'], { SLUICE_WORKERS: '8' }, 2],
+    ['flag beats env (--flag value)', ['--workers', '3'], { SLUICE_WORKERS: '8' }, 3],
+    ['flag alone', ['--workers=16'], {}, 16],
+  ];
+  for (const [name, argv, env, workers] of cases) {
+    it(`workers: ${name}`, () => {
+      assert.equal(loadConfig(argv, env).workers, workers);
+    });
+  }
+
+  it('maps dashed flags to SLUICE_ variables with underscores', () => {
+    const config = loadConfig([], {
+      SLUICE_LOAD_BALANCER_CLASS: 'example.com/lb',
+      SLUICE_MANAGE_UNCLASSED: 'true',
+      SLUICE_LEADER_ELECT: 'false',
+      SLUICE_LEADER_ELECTION_NAMESPACE: 'ops',
+      SLUICE_HEALTH_ADDRESS: '127.0.0.1:9000',
+      SLUICE_LOG_LEVEL: 'debug',
+      SLUICE_KUBECONFIG: '/tmp/kubeconfig',
+      SLUICE_BACKOFF_BASE: '0.5',
+    });
+    assert.equal(config.loadBalancerClass, 'example.com/lb');
+    assert.equal(config.manageUnclassed, true);
+    assert.equal(config.leaderElection.enabled, false);
+    assert.equal(config.leaderElection.namespace, 'ops');
+    assert.deepEqual(config.healthAddress, { host: '127.0.0.1', port: 9000 });
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.kubeconfig, '/tmp/kubeconfig');
+    assert.equal(config.backoffBaseMs, 500);
+  });
+
+  it('an explicit flag beats the pod environment too', () => {
+    const config = loadConfig(['--leader-election-namespace=ops', '--leader-election-identity=me'], {
+      POD_NAMESPACE: 'sluice-system',
+      POD_NAME: 'sluice-abc',
+    });
+    assert.equal(config.leaderElection.namespace, 'ops');
+    assert.equal(config.leaderElection.identity, 'me');
+  });
+
+  it('converts seconds to milliseconds', () => {
+    const config = loadConfig(
+      [
+        '--resync-period=60',
+        '--backoff-base=0.25',
+        '--backoff-max=30',
+        '--lease-duration=30',
+        '--renew-deadline=20',
+      ],
+      { SLUICE_RETRY_PERIOD: '0.5' },
+    );
+    assert.equal(config.resyncPeriodMs, 60_000);
+    assert.equal(config.backoffBaseMs, 250);
+    assert.equal(config.backoffMaxMs, 30_000);
+    assert.equal(config.leaderElection.leaseDurationMs, 30_000);
+    assert.equal(config.leaderElection.renewDeadlineMs, 20_000);
+    assert.equal(config.leaderElection.retryPeriodMs, 500);
+  });
+});
+
+describe('loadConfig: health address', () => {
+  const valid: Array<[string, { host: string; port: number }]> = [
+    ['127.0.0.1:9000', { host: '127.0.0.1', port: 9000 }],
+    [':8081', { host: '0.0.0.0', port: 8081 }],
+    ['[::1]:9000', { host: '::1', port: 9000 }],
+    ['localhost:0', { host: 'localhost', port: 0 }],
+  ];
+  for (const [text, want] of valid) {
+    it(`accepts ${text}`, () => {
+      assert.deepEqual(loadConfig([`--health-address=${text}`], {}).healthAddress, want);
+    });
+  }
+});
+
+describe('loadConfig: validation', () => {
+  const cases: Array<[string, string[], NodeJS.ProcessEnv, string]> = [
+    ['bad provider', ['--provider=aws'], {}, '--provider: "aws" is not one of: pool'],
+    ['workers 0', ['--workers=0'], {}, '--workers: "0" must be an integer from 1 to 256'],
+    ['workers 257', ['--workers=257'], {}, '--workers: "257" must be an integer from 1 to 256'],
+    ['workers fractional', ['--workers=1.5'], {}, '--workers: "1.5" must be an integer from 1 to 256'],
+    [
+      'workers from env',
+      [],
+      { SLUICE_WORKERS: 'many' },
+      '--workers: "many" must be an integer from 1 to 256',
+    ],
+    [
+      'bad log level',
+      ['--log-level=verbose'],
+      {},
+      '--log-level: "verbose" is not one of trace, debug, info, warn, error',
+    ],
+    [
+      'health address without port',
+      ['--health-address=localhost'],
+      {},
+      '--health-address: "localhost" must be HOST:PORT (port 0 picks a free one)',
+    ],
+    [
+      'health address port too big',
+      ['--health-address=0.0.0.0:65536'],
+      {},
+      '--health-address: "0.0.0.0:65536" must be HOST:PORT (port 0 picks a free one)',
+    ],
+    [
+      'class without prefix',
+      ['--load-balancer-class=lb'],
+      {},
+      `--load-balancer-class: "lb" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
+    ],
+    [
+      'class with an upper-case prefix',
+      ['--load-balancer-class=Sluice.dev/lb'],
+      {},
+      `--load-balancer-class: "Sluice.dev/lb" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
+    ],
+    [
+      'empty class',
+      ['--load-balancer-class='],
+      {},
+      `--load-balancer-class: "" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
+    ],
+    ['bad boolean', ['--manage-unclassed=yes'], {}, '--manage-unclassed: "yes" is not true or false'],
+    ['bad boolean from env', [], { SLUICE_LEADER_ELECT: '1' }, '--leader-elect: "1" is not true or false'],
+    ['resync too short', ['--resync-period=5'], {}, '--resync-period: "5" must be a number of seconds ≥ 10'],
+    [
+      'seconds not a number',
+      ['--backoff-max=soon'],
+      {},
+      '--backoff-max: "soon" must be a number of seconds ≥ 0.001',
+    ],
+    [
+      'renew deadline equal to lease duration',
+      ['--lease-duration=10', '--renew-deadline=10'],
+      {},
+      '--renew-deadline must be shorter than --lease-duration',
+    ],
+    [
+      'renew deadline longer than lease duration',
+      ['--renew-deadline=20'],
+      {},
+      '--renew-deadline must be shorter than --lease-duration',
+    ],
+    [
+      'retry period equal to renew deadline',
+      ['--retry-period=10'],
+      {},
+      '--retry-period must be shorter than --renew-deadline',
+    ],
+    [
+      'backoff base above backoff max',
+      ['--backoff-base=60', '--backoff-max=30'],
+      {},
+      '--backoff-base must not exceed --backoff-max',
+    ],
+  ];
+  for (const [name, argv, env, problem] of cases) {
+    it(`rejects ${name}`, () => {
+      assert.deepEqual(problemsOf(argv, env), [problem]);
+    });
+  }
+
+  it('reports every problem at once', () => {
+    const argv = [
+      '--provider=aws',
+      '--workers=0',
+      '--log-level=loud',
+      '--health-address=nowhere',
+      '--load-balancer-class=nope',
+      '--lease-duration=5',
+      '--renew-deadline=5',
+      '--retry-period=6',
+    ];
+    assert.deepEqual(problemsOf(argv), [
+      '--provider: "aws" is not one of: pool',
+      '--workers: "0" must be an integer from 1 to 256',
+      '--log-level: "loud" is not one of trace, debug, info, warn, error',
+      '--health-address: "nowhere" must be HOST:PORT (port 0 picks a free one)',
+      `--load-balancer-class: "nope" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
+      '--renew-deadline must be shorter than --lease-duration',
+      '--retry-period must be shorter than --renew-deadline',
+    ]);
+  });
+
+  it('ConfigError lists the problems in its message', () => {
+    assert.throws(
+      () => loadConfig(['--provider=aws', '--workers=0'], {}),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error instanceof Error &&
+        error.message ===
+          'invalid configuration:\n  --provider: "aws" is not one of: pool\n  --workers: "0" must be an integer from 1 to 256',
+    );
+  });
+
+  it('an unknown flag is a parse error with a code (main reports it like a ConfigError)', () => {
+    assert.throws(() => loadConfig(['--wrokers=2'], {}), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
+  });
+
+  it('accepts the boundaries', () => {
+    assert.deepEqual(problemsOf(['--workers=1']), []);
+    assert.deepEqual(problemsOf(['--workers=256']), []);
+    assert.deepEqual(problemsOf(['--resync-period=10']), []);
+    assert.deepEqual(problemsOf(['--health-address=0.0.0.0:65535']), []);
+    assert.deepEqual(problemsOf(['--lease-duration=3', '--renew-deadline=2', '--retry-period=1']), []);
+    assert.deepEqual(problemsOf(['--backoff-base=30', '--backoff-max=30']), []);
+  });
+});
