@@ -14,6 +14,7 @@ import {
   type DesiredCondition,
   hasFinalizer,
   isManaged,
+  ofOtherClass,
   ourCondition,
   publishedAddresses,
   type Selection,
@@ -53,7 +54,9 @@ export class ServiceReconciler {
   adoptExisting(): void {
     const existing = this.#deps
       .listServices()
-      .filter((s) => hasFinalizer(s) && publishedAddresses(s).length > 0)
+      .filter(
+        (s) => hasFinalizer(s) && !ofOtherClass(s, this.#deps.selection) && publishedAddresses(s).length > 0,
+      )
       .map((s) => {
         const ref = refOf(s);
         this.#provisioned.set(keyOf(s), ref);
@@ -75,7 +78,12 @@ export class ServiceReconciler {
     }
     const managed = isManaged(service, this.#deps.selection);
     if (service.metadata?.deletionTimestamp || !managed) {
-      if (hasFinalizer(service)) return this.#cleanup(key, refOf(service), service, log);
+      // Another Sluice installation (another class) puts the same finalizer on its Services.
+      if (ofOtherClass(service, this.#deps.selection)) return undefined;
+      // After a type change the class is gone; the finalizer, or our own record, says it was ours.
+      if (hasFinalizer(service) || this.#provisioned.has(key)) {
+        return this.#cleanup(key, refOf(service), service, log);
+      }
       return undefined;
     }
     return this.#ensure(key, service, log);
@@ -181,7 +189,9 @@ export class ServiceReconciler {
         // Type or class changed: the Service stays, so take back what Sluice published.
         current = (await this.#writeStatus(service, null, null, log)) ?? service;
       }
-      await this.#guard(() => this.#deps.writer.setFinalizers(current, withoutFinalizer(current)));
+      if (hasFinalizer(current)) {
+        await this.#guard(() => this.#deps.writer.setFinalizers(current, withoutFinalizer(current)));
+      }
       if (had) this.#event(service, 'Normal', 'DeletedLoadBalancer', 'Delete', 'Deleted load balancer');
     }
     log.info({ released: result.released }, 'load balancer removed');

@@ -18,6 +18,12 @@ export function isManaged(service: V1Service, selection: Selection): boolean {
   return cls === undefined || cls === '' ? selection.manageUnclassed : cls === selection.loadBalancerClass;
 }
 
+/** A class is named and it is not ours: whatever it carries belongs to someone else. */
+export function ofOtherClass(service: V1Service, selection: Selection): boolean {
+  const cls = service.spec?.loadBalancerClass;
+  return cls !== undefined && cls !== '' && cls !== selection.loadBalancerClass;
+}
+
 export function hasFinalizer(service: V1Service): boolean {
   return service.metadata?.finalizers?.includes(FINALIZER) ?? false;
 }

@@ -78,10 +78,17 @@ export class SluiceProcess {
   #stderr = '';
 
   /** `entry` is the CLI to run: the TypeScript source by default, or the built `dist/main.js`. */
-  constructor(kubeconfigPath: string, args: string[], entry = MAIN) {
+  constructor(kubeconfigPath: string, args: string[], entry = MAIN, nodeFlags: string[] = []) {
     this.child = spawn(
       process.execPath,
-      [entry, 'controller', `--kubeconfig=${kubeconfigPath}`, '--health-address=127.0.0.1:0', ...args],
+      [
+        ...nodeFlags,
+        entry,
+        'controller',
+        `--kubeconfig=${kubeconfigPath}`,
+        '--health-address=127.0.0.1:0',
+        ...args,
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let partial = '';
