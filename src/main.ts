@@ -66,14 +66,16 @@ async function controller(args: string[]): Promise<number> {
     },
     'starting sluice controller',
   );
-  const running = await runController(config, createProvider(config), log);
+  // Signals are handled from the start, so a SIGTERM while the caches sync still shuts down cleanly.
+  const abort = new AbortController();
+  process.once('SIGTERM', () => abort.abort('SIGTERM'));
+  process.once('SIGINT', () => abort.abort('SIGINT'));
+  const running = await runController(config, createProvider(config), log, abort.signal);
   await new Promise<void>((resolve) => {
-    const onSignal = (signal: string): void => {
-      void running.stop(signal).then(resolve);
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
+    if (abort.signal.aborted) resolve();
+    else abort.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  await running.stopped();
   return 0;
 }
 

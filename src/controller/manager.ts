@@ -21,7 +21,7 @@ import { startHealthServer } from '../observability/health.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { Provider } from '../providers/provider.ts';
 import { Backoff, ServiceReconciler, StaleCopy } from './service-reconciler.ts';
-import { hasFinalizer, isManaged, ourCondition } from './service-state.ts';
+import { hasFinalizer, isManaged, ofOtherClass, ourCondition } from './service-state.ts';
 
 const WATCHDOG_MS = 120_000;
 
@@ -33,14 +33,17 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
 }
 
 export interface RunningController {
-  stop: (reason: string) => Promise<void>;
+  /** Stops the controller (the same as aborting its signal). */
+  stopped: () => Promise<void>;
   healthPort: number;
 }
 
+/** Runs until `signal` aborts (SIGTERM); resolves once caches are synced or the run was stopped. */
 export async function runController(
   config: Config,
   provider: Provider,
   log: Logger,
+  signal: AbortSignal,
 ): Promise<RunningController> {
   const kc = loadKubeConfig(config.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
@@ -57,15 +60,16 @@ export async function runController(
     onDone: (_key, outcome, seconds) => {
       metrics.reconciles.inc({ result: outcome });
       metrics.reconcileDuration.observe(seconds);
-      metrics.queueDepth.set(queue.depth);
     },
+    onDepth: (depth) => metrics.queueDepth.set(depth),
     onError: (key, error, retryInMs) => {
       if (error instanceof Backoff) return;
       log.warn({ service: key, err: describe(error), retryInMs }, 'reconcile failed; will retry');
     },
   });
   // Only Services Sluice manages, or still holds a finalizer on, are worth a reconcile.
-  const relevant = (s: V1Service): boolean => isManaged(s, selection) || hasFinalizer(s);
+  const relevant = (s: V1Service): boolean =>
+    isManaged(s, selection) || (hasFinalizer(s) && !ofOtherClass(s, selection));
 
   const services = new Reflector<V1Service>(
     {
@@ -164,7 +168,7 @@ export async function runController(
     return reflector;
   });
   const reflectors: Reflector<KubernetesObject>[] = [services, ...extra];
-  for (const r of reflectors) r.start();
+  // Listen first: if the port is taken, fail before any watch keeps the process alive.
   const health = await startHealthServer(
     config.healthAddress.host,
     config.healthAddress.port,
@@ -178,6 +182,7 @@ export async function runController(
     metrics.registry,
   );
   log.info({ port: health.port }, 'serving /healthz, /readyz and /metrics');
+  for (const r of reflectors) r.start();
 
   const startWork = (): void => {
     if (working || stopping) return;
@@ -201,33 +206,43 @@ export async function runController(
     ? new LeaderElector(kc.makeApiClient(CoordinationV1Api), config.leaderElection, log)
     : undefined;
 
-  const stop = async (reason: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ reason }, 'shutting down');
-    for (const r of reflectors) r.stop();
-    await queue.shutdown();
-    events.stop();
-    await elector?.release();
-    metrics.isLeader.set(0);
-    await new Promise<void>((resolve) => health.server.close(() => resolve()));
-    health.server.closeAllConnections();
+  let stopped: Promise<void> | undefined;
+  const stop = (reason: string): Promise<void> => {
+    stopped ??= (async () => {
+      stopping = true;
+      log.info({ reason }, 'shutting down');
+      for (const r of reflectors) r.stop();
+      // In-flight reconciles finish (each is short: cloud waits are requeued, never awaited).
+      await queue.shutdown();
+      events.stop();
+      await elector?.release();
+      metrics.isLeader.set(0);
+      health.server.closeAllConnections();
+      await new Promise<void>((resolve) => health.server.close(() => resolve()));
+    })();
+    return stopped;
   };
+  if (signal.aborted) void stop(String(signal.reason));
+  signal.addEventListener('abort', () => void stop(String(signal.reason)), { once: true });
 
   await waitFor(() => reflectors.every((r) => r.synced) || stopping, 50);
-  log.info('caches synced');
-  if (elector) {
+  if (!stopping) log.info('caches synced');
+  if (stopping) {
+    // Stopped before the caches synced.
+  } else if (elector) {
     elector.run({
       onStartedLeading: startWork,
       onStoppedLeading: () => {
-        // A replica that lost the lease may be acting on stale state: stop and let the
-        // Deployment restart it as a standby (as controller-runtime does).
-        void stop('lost leadership').then(() => process.exit(1));
+        // A replica that lost the lease may act on stale state: stop at once, without waiting
+        // for in-flight work, and let the Deployment restart it as a standby.
+        for (const r of reflectors) r.stop();
+        log.error('lost leadership; exiting');
+        process.exit(1);
       },
     });
   } else startWork();
 
-  return { stop, healthPort: health.port };
+  return { stopped: () => stop(String(signal.reason ?? 'stopped')), healthPort: health.port };
 }
 
 async function waitFor(condition: () => boolean, intervalMs: number): Promise<void> {

@@ -54,9 +54,12 @@ export class ServiceReconciler {
   adoptExisting(): void {
     const existing = this.#deps
       .listServices()
+      // Ours: with our finalizer, or of our class (e.g. addressed by MetalLB before a switch to Sluice).
       .filter(
-        (s) => hasFinalizer(s) && !ofOtherClass(s, this.#deps.selection) && publishedAddresses(s).length > 0,
+        (s) =>
+          (hasFinalizer(s) || isManaged(s, this.#deps.selection)) && !ofOtherClass(s, this.#deps.selection),
       )
+      .filter((s) => publishedAddresses(s).length > 0)
       .map((s) => {
         const ref = refOf(s);
         this.#provisioned.set(keyOf(s), ref);
@@ -76,31 +79,48 @@ export class ServiceReconciler {
       if (ref) return this.#cleanup(key, ref, undefined, log);
       return undefined;
     }
-    const managed = isManaged(service, this.#deps.selection);
-    if (service.metadata?.deletionTimestamp || !managed) {
-      // Another Sluice installation (another class) puts the same finalizer on its Services.
-      if (ofOtherClass(service, this.#deps.selection)) return undefined;
-      // After a type change the class is gone; the finalizer, or our own record, says it was ours.
-      if (hasFinalizer(service) || this.#provisioned.has(key)) {
-        return this.#cleanup(key, refOf(service), service, log);
+    try {
+      const managed = isManaged(service, this.#deps.selection);
+      if (service.metadata?.deletionTimestamp || !managed) {
+        // Another Sluice installation (another class) puts the same finalizer on its Services.
+        if (ofOtherClass(service, this.#deps.selection)) return undefined;
+        // After a type change the class is gone; the finalizer, or our own record, says it was ours.
+        if (hasFinalizer(service) || this.#provisioned.has(key)) {
+          return await this.#cleanup(key, refOf(service), service, log);
+        }
+        return undefined;
       }
-      return undefined;
+      return await this.#ensure(key, service, log);
+    } catch (error) {
+      if (!(error instanceof Backoff) && !(error instanceof StaleCopy)) {
+        // The user sees this on the Service; the log has the details.
+        const deleting = service.metadata?.deletionTimestamp || !isManaged(service, this.#deps.selection);
+        const reason = deleting ? 'DeleteLoadBalancerFailed' : 'SyncLoadBalancerFailed';
+        this.#event(
+          service,
+          'Warning',
+          reason,
+          deleting ? 'Delete' : 'Ensure',
+          `${errorText(error)}; retrying`,
+        );
+      }
+      throw error;
     }
-    return this.#ensure(key, service, log);
   }
 
   async #ensure(key: string, original: V1Service, log: Logger): Promise<ReconcileOutcome | undefined> {
     let service = original;
     const { intent, problems } = decide(service);
     problems.push(...capabilityProblems(intent, this.#deps.provider.capabilities, this.#deps.provider.name));
-    for (const p of problems.filter((p) => p.severity === 'warning')) {
-      this.#event(service, 'Warning', p.reason, 'Ensure', `${p.field}: ${p.message}`);
-    }
     const errors = problems.filter((p) => p.severity === 'error');
+    const warnings = problems.filter((p) => p.severity === 'warning');
     if (errors.length > 0) {
-      for (const p of errors) this.#event(service, 'Warning', p.reason, 'Ensure', `${p.field}: ${p.message}`);
       log.info({ problems: errors }, 'Service has problems that must be fixed in its manifest');
-      await this.#writeStatus(service, undefined, failedCondition(errors), log);
+      // Reported once per change: a resync that finds the same problems writes nothing.
+      if (await this.#writeStatus(service, undefined, failedCondition(errors), log)) {
+        for (const p of [...errors, ...warnings])
+          this.#event(service, 'Warning', p.reason, 'Ensure', problemText(p));
+      }
       return undefined;
     }
 
@@ -116,12 +136,38 @@ export class ServiceReconciler {
     }
 
     const provider = this.#deps.provider;
+    // What the Service publishes is held for it, even if Sluice never saw it hand that out.
+    if (publishedAddresses(service).length > 0) {
+      for (const problem of provider.adopt([
+        { service: intent.service, key, addresses: publishedAddresses(service) },
+      ])) {
+        log.warn(problem.message);
+        this.#event(service, 'Warning', 'AddressInUse', 'Allocate', problem.message);
+      }
+    }
     const observed = await provider.observe(intent);
     const plan = provider.plan(intent, observed);
     const result = await provider.apply(intent, plan);
+
+    if (result.kind === 'failed') {
+      log.info({ reason: result.reason, problem: result.message }, 'load balancer not ensured');
+      this.#event(
+        service,
+        'Warning',
+        result.eventReason ?? 'SyncLoadBalancerFailed',
+        'Ensure',
+        result.message,
+      );
+      await this.#writeStatus(
+        service,
+        undefined,
+        { status: 'False', reason: result.reason, message: result.message },
+        log,
+      );
+      throw new Backoff(result.message);
+    }
     this.#provisioned.set(key, intent.service);
     this.#deps.onManagedCountChange?.(this.#provisioned.size);
-
     if (result.kind === 'pending') {
       await this.#writeStatus(
         service,
@@ -131,26 +177,18 @@ export class ServiceReconciler {
       );
       return { requeueAfterMs: result.retryAfterMs };
     }
-    if (result.kind === 'failed') {
-      this.#event(service, 'Warning', 'AllocationFailed', 'Allocate', result.message);
-      log.info({ reason: result.reason, problem: result.message }, 'load balancer not ensured');
-      await this.#writeStatus(
-        service,
-        undefined,
-        { status: 'False', reason: result.reason, message: result.message },
-        log,
-      );
-      throw new Backoff(result.message);
-    }
-    for (const change of result.changed) this.#event(service, 'Normal', 'IPAllocated', 'Allocate', change);
+    for (const change of result.changed)
+      this.#event(service, 'Normal', change.reason, 'Ensure', change.message);
     const addresses = result.ingress.map((i) => i.ip ?? i.hostname).join(', ');
+    const warningText = warnings.length > 0 ? `; warnings: ${warnings.map(problemText).join('; ')}` : '';
     const wrote = await this.#writeStatus(
       service,
       result.ingress,
-      { status: 'True', reason: 'Ensured', message: `load balancer ready at ${addresses}` },
+      { status: 'True', reason: 'Ensured', message: `load balancer ready at ${addresses}${warningText}` },
       log,
     );
     if (wrote) {
+      for (const p of warnings) this.#event(service, 'Warning', p.reason, 'Ensure', problemText(p));
       this.#event(
         service,
         'Normal',
@@ -160,6 +198,7 @@ export class ServiceReconciler {
       );
       log.info({ ingress: addresses }, 'load balancer ensured');
     }
+    if (result.released.length > 0) this.#wakeWaiting(key);
     return undefined;
   }
 
@@ -173,24 +212,20 @@ export class ServiceReconciler {
       this.#provisioned.has(key) || (service !== undefined && publishedAddresses(service).length > 0);
     if (service && had)
       this.#event(service, 'Normal', 'DeletingLoadBalancer', 'Delete', 'Deleting load balancer');
-    let result: Awaited<ReturnType<Provider['remove']>>;
-    try {
-      result = await this.#deps.provider.remove(ref, key);
-    } catch (error) {
-      if (service) this.#event(service, 'Warning', 'DeleteLoadBalancerFailed', 'Delete', errorText(error));
-      throw error;
+    let current = service;
+    if (service && !service.metadata?.deletionTimestamp) {
+      // Type changed: the Service stays, so it stops publishing the address before the address
+      // is given up (no moment where two Services publish it).
+      current = (await this.#writeStatus(service, null, null, log)) ?? service;
     }
+    const result = await this.#deps.provider.remove(ref, key);
     if (result.kind === 'pending') return { requeueAfterMs: result.retryAfterMs };
     this.#provisioned.delete(key);
     this.#deps.onManagedCountChange?.(this.#provisioned.size);
-    if (service) {
-      let current = service;
-      if (!service.metadata?.deletionTimestamp) {
-        // Type or class changed: the Service stays, so take back what Sluice published.
-        current = (await this.#writeStatus(service, null, null, log)) ?? service;
-      }
+    if (current && service) {
       if (hasFinalizer(current)) {
-        await this.#guard(() => this.#deps.writer.setFinalizers(current, withoutFinalizer(current)));
+        const withoutOurs = current;
+        await this.#guard(() => this.#deps.writer.setFinalizers(withoutOurs, withoutFinalizer(withoutOurs)));
       }
       if (had) this.#event(service, 'Normal', 'DeletedLoadBalancer', 'Delete', 'Deleted load balancer');
     }
@@ -256,12 +291,18 @@ export class StaleCopy extends Error {
   }
 }
 
+/** Problem text for Events and conditions; a pasted essay in an annotation stays readable. */
+function problemText(p: Problem): string {
+  const text = `${p.field}: ${p.message}`;
+  return text.length > 512 ? `${text.slice(0, 509)}...` : text;
+}
+
 function failedCondition(problems: Problem[]): DesiredCondition {
   const first = problems[0]!;
   return {
     status: 'False',
     reason: first.reason,
-    message: problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+    message: problems.map(problemText).join('; '),
   };
 }
 

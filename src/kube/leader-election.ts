@@ -29,6 +29,11 @@ export class LeaderElector {
   #timer: NodeJS.Timeout | undefined;
   #lastRenew = 0;
   #observed: V1Lease | undefined;
+  #inflight: Promise<void> | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  /** The holder record last seen, and when (by our clock) it last changed: expiry never compares clocks. */
+  #seenRecord = '';
+  #seenAt = 0;
 
   constructor(api: CoordinationV1Api, options: LeaderElectionOptions, log: Logger) {
     this.#api = api;
@@ -45,39 +50,56 @@ export class LeaderElector {
 
   /** Campaigns until stopped; calls back on every change of leadership. */
   run(callbacks: LeaderCallbacks): void {
+    const stepDown = (why: string): void => {
+      if (!this.#leading) return;
+      this.#leading = false;
+      this.#stopped = true;
+      if (this.#timer) clearTimeout(this.#timer);
+      if (this.#deadlineTimer) clearInterval(this.#deadlineTimer);
+      this.#log.error(why);
+      callbacks.onStoppedLeading();
+    };
     const tick = async (): Promise<void> => {
       if (this.#stopped) return;
       let acquired = false;
       try {
-        acquired = await this.#tryAcquireOrRenew();
+        // A request that hangs (a half-open connection) must not outlive the renew deadline.
+        acquired = await withTimeout(this.#tryAcquireOrRenew(), this.#options.renewDeadlineMs);
       } catch (error) {
         this.#log.warn({ err: describe(error) }, 'could not read or write the leader lease');
       }
       if (this.#stopped) return;
-      const now = Date.now();
       if (acquired) {
-        this.#lastRenew = now;
+        this.#lastRenew = Date.now();
         if (!this.#leading) {
           this.#leading = true;
           this.#log.info({ identity: this.#options.identity }, 'became leader');
+          // Checked on its own clock, so that a renewal stuck in flight cannot keep us leading.
+          this.#deadlineTimer = setInterval(
+            () => {
+              if (Date.now() - this.#lastRenew > this.#options.renewDeadlineMs) {
+                stepDown('leader lease not renewed within the renew deadline; stepping down');
+              }
+            },
+            Math.max(50, this.#options.retryPeriodMs / 2),
+          );
           callbacks.onStartedLeading();
         }
-      } else if (this.#leading && now - this.#lastRenew > this.#options.renewDeadlineMs) {
-        this.#leading = false;
-        this.#stopped = true;
-        this.#log.error('leader lease not renewed within the renew deadline; stepping down');
-        callbacks.onStoppedLeading();
-        return;
       }
-      this.#timer = setTimeout(() => void tick(), this.#options.retryPeriodMs);
+      this.#timer = setTimeout(() => {
+        this.#inflight = tick();
+      }, this.#options.retryPeriodMs);
     };
-    void tick();
+    this.#inflight = tick();
   }
 
   /** Stops campaigning; when leading, clears the holder so a standby takes over at once. */
   async release(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#deadlineTimer) clearInterval(this.#deadlineTimer);
+    // An attempt in flight could otherwise re-take the lease just after it is released.
+    await this.#inflight?.catch(() => undefined);
     if (!this.#leading || !this.#observed) return;
     this.#leading = false;
     const lease = this.#observed;
@@ -136,9 +158,14 @@ export class LeaderElector {
     this.#observed = current;
     const spec = current.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    // The client does not convert MicroTime on reads: renewTime arrives as a string.
-    const renewedAt = spec.renewTime ? Date.parse(String(spec.renewTime as unknown)) : 0;
-    const expiresAt = renewedAt + (spec.leaseDurationSeconds ?? 0) * 1000;
+    // Like client-go, judge expiry by when we saw the record change, on our own clock, so that
+    // skew between our clock and the holder's cannot end a live lease early.
+    const record = `${holder}|${String(spec.renewTime as unknown)}|${spec.leaseTransitions ?? 0}`;
+    if (record !== this.#seenRecord) {
+      this.#seenRecord = record;
+      this.#seenAt = Date.now();
+    }
+    const expiresAt = this.#seenAt + (spec.leaseDurationSeconds ?? 0) * 1000;
     const heldByOther = holder !== '' && holder !== identity;
     if (heldByOther && expiresAt > Date.now()) return false;
 
@@ -188,4 +215,12 @@ function statusMessage(body: unknown): string | undefined {
     return body.message;
   }
   return undefined;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -18,6 +18,8 @@ export interface WorkQueueOptions {
   maxDelayMs: number;
   /** Called when a reconcile throws; the queue then backs the key off. */
   onError?: (key: string, error: unknown, retryInMs: number) => void;
+  /** Called whenever the number of waiting keys changes, for metrics. */
+  onDepth?: (depth: number) => void;
   /** Called after each reconcile, for metrics. */
   onDone?: (key: string, outcome: 'success' | 'error', seconds: number) => void;
 }
@@ -56,6 +58,7 @@ export class WorkQueue {
     if (this.#queued.has(key)) return;
     this.#queued.add(key);
     this.#queue.push(key);
+    this.#options.onDepth?.(this.#queue.length);
     this.#waiters.shift()?.();
   }
 
@@ -118,6 +121,7 @@ export class WorkQueue {
         // Claimed here, synchronously: the worker resumes only after a few microtasks, and an
         // add() in between must see the key as in flight (dirty), not queue it for another worker.
         this.#processing.add(key);
+        this.#options.onDepth?.(this.#queue.length);
         return key;
       }
       await new Promise<void>((resolve) => this.#waiters.push(resolve));

@@ -42,12 +42,6 @@ export class Metrics {
     help: 'Services that currently have a load balancer from Sluice.',
     registers: [this.registry],
   });
-  readonly poolAddresses = new Gauge({
-    name: 'sluice_pool_addresses_assigned',
-    help: 'Addresses assigned from each address pool.',
-    labelNames: ['pool'] as const,
-    registers: [this.registry],
-  });
   readonly isLeader = new Gauge({
     name: 'sluice_leader',
     help: '1 while this replica holds the leader lease.',

@@ -21,10 +21,16 @@ export interface Ingress {
 }
 
 export type ApplyResult =
-  | { kind: 'ready'; ingress: Ingress[]; changed: string[] }
+  /** `changed`: what was done, for Events; `released`: addresses given up (others may want them). */
+  | {
+      kind: 'ready';
+      ingress: Ingress[];
+      changed: Array<{ reason: string; message: string }>;
+      released: string[];
+    }
   | { kind: 'pending'; message: string; retryAfterMs: number }
   /** A problem the user (or the platform team) must fix; `reason` is machine-readable. */
-  | { kind: 'failed'; reason: string; message: string };
+  | { kind: 'failed'; reason: string; message: string; eventReason?: string };
 
 export type RemoveResult =
   | { kind: 'gone'; released: string[] }

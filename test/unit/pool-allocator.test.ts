@@ -276,7 +276,7 @@ describe('Allocator.allocate outcomes', () => {
         ]);
       },
       request: { family: 'IPv4', addresses: ['10.0.0.1'] },
-      expect: { reason: 'AddressInUse', message: '10.0.0.1 is already assigned to ns/other' },
+      expect: { reason: 'AddressInUse', message: '10.0.0.1 is already assigned to Service other' },
     },
     {
       name: 'PoolNotFound',
@@ -459,7 +459,7 @@ describe('Allocator behaviour', () => {
     assert.deepEqual(al.allocate('ns/w', { family: 'IPv4', addresses: ['10.0.0.2'] }), {
       ok: false,
       reason: 'AddressInUse',
-      message: '10.0.0.2 is already assigned to ns/x',
+      message: '10.0.0.2 is already assigned to Service x',
     });
     // The restored key allocating again keeps what it had.
     assert.deepEqual(addressesOf(al.allocate('ns/x', { family: 'IPv4' })), ['10.0.0.0', '10.0.0.2']);
@@ -474,7 +474,7 @@ describe('Allocator behaviour', () => {
     assert.deepEqual(al.restore('ns/y', ['10.0.0.5', '10.0.0.1']), {
       ok: false,
       reason: 'AddressInUse',
-      message: '10.0.0.1 is already assigned to ns/x',
+      message: '10.0.0.1 is already assigned to Service x',
     });
     assert.deepEqual(al.restore('ns/y', ['10.0.0.5', 'bogus']), {
       ok: false,
@@ -503,7 +503,7 @@ describe('Allocator behaviour', () => {
     assert.deepEqual(al.allocate('ns/y', { family: 'IPv4', addresses: ['192.0.2.9'] }), {
       ok: false,
       reason: 'AddressInUse',
-      message: '192.0.2.9 is already assigned to ns/x',
+      message: '192.0.2.9 is already assigned to Service x',
     });
     assert.equal(take(al, 'ns/y', { family: 'IPv4', pool: 'late' }), '192.0.2.0');
   });
@@ -645,5 +645,25 @@ describe('Allocator behaviour', () => {
     const pools = al.pools();
     pools[0]!.ranges.length = 0;
     assert.equal(al.pools()[0]!.ranges.length, 1);
+  });
+});
+
+describe('AddressInUse messages', () => {
+  it('name the holder within the namespace but never another tenant', () => {
+    const al = new Allocator();
+    al.setPools([parsePool('p', { addresses: ['10.9.0.0/30'] }).pool]);
+    assert.ok(al.allocate('team-a/web', { family: 'IPv4', addresses: ['10.9.0.1'] }).ok);
+    const same = al.allocate('team-a/api', { family: 'IPv4', addresses: ['10.9.0.1'] });
+    assert.deepEqual(same, {
+      ok: false,
+      reason: 'AddressInUse',
+      message: '10.9.0.1 is already assigned to Service web',
+    });
+    const other = al.allocate('team-b/api', { family: 'IPv4', addresses: ['10.9.0.1'] });
+    assert.equal(other.ok, false);
+    assert.equal(
+      !other.ok && other.message,
+      '10.9.0.1 is already assigned to a Service in another namespace',
+    );
   });
 });

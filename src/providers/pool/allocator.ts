@@ -285,7 +285,7 @@ export class Allocator {
       const owner = this.#owners[address.family].get(address.value);
       if (owner !== undefined && owner !== key) {
         const shown = formatAddress(address.family, address.value);
-        return fail('AddressInUse', `${shown} is already assigned to ${owner}`);
+        return fail('AddressInUse', `${shown} is already assigned to ${holderText(owner, key)}`);
       }
       if (
         owner === undefined &&
@@ -398,7 +398,7 @@ export class Allocator {
         labels.push(pool?.spec.name);
       }
       if (owner !== undefined && owner !== key) {
-        return fail('AddressInUse', `${shown} is already assigned to ${owner}`);
+        return fail('AddressInUse', `${shown} is already assigned to ${holderText(owner, key)}`);
       }
     }
     this.#free(
@@ -472,4 +472,15 @@ export class Allocator {
     if (remaining.length === 0) this.#byKey.delete(key);
     else this.#byKey.set(key, remaining);
   }
+}
+
+/**
+ * Names the Service holding an address for a message shown to `key`'s owner: by name within the
+ * same namespace, but without naming another tenant's namespace or Service.
+ */
+function holderText(owner: string, key: string): string {
+  const namespaceOf = (k: string): string => k.slice(0, k.indexOf('/'));
+  return namespaceOf(owner) === namespaceOf(key)
+    ? `Service ${owner.slice(owner.indexOf('/') + 1)}`
+    : 'a Service in another namespace';
 }

@@ -68,9 +68,17 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
   adopt(existing: ReadonlyArray<ExistingLoadBalancer>): Array<{ key: string; message: string }> {
     const problems: Array<{ key: string; message: string }> = [];
     for (const lb of existing) {
-      const restored = this.allocator.restore(lb.key, lb.addresses);
-      if (!restored.ok)
-        problems.push({ key: lb.key, message: `published address not restored: ${restored.message}` });
+      // Only families the key holds nothing of: what it holds is already authoritative.
+      const heldFamilies = new Set(this.allocator.assigned(lb.key).map((a) => a.family));
+      const missing = lb.addresses.filter((a) => !heldFamilies.has(a.includes(':') ? 'IPv6' : 'IPv4'));
+      if (missing.length === 0) continue;
+      const restored = this.allocator.restore(lb.key, missing);
+      if (!restored.ok) {
+        problems.push({
+          key: lb.key,
+          message: `the address it publishes cannot be kept and a new one will be assigned: ${restored.message}`,
+        });
+      }
     }
     return problems;
   }
@@ -107,9 +115,9 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
   }
 
   async apply(intent: LoadBalancerIntent, plan: PoolPlan): Promise<ApplyResult> {
-    const before = new Set(this.allocator.assigned(plan.key).map((a) => a.address));
+    const before = this.allocator.assigned(plan.key);
     const ingress: Array<{ ip: string; ipMode: 'VIP' }> = [];
-    const changed: string[] = [];
+    const changed: Array<{ reason: string; message: string }> = [];
     for (const step of plan.steps) {
       if (step.action === 'release') {
         this.allocator.release(plan.key, [step.family]);
@@ -121,13 +129,36 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
         ...(step.action === 'assign' && step.requested.length > 0 ? { addresses: step.requested } : {}),
         ...(intent.requestedPool ? { pool: intent.requestedPool } : {}),
       });
-      if (!result.ok) return { kind: 'failed', reason: result.reason, message: result.message };
+      if (!result.ok) {
+        // All or nothing: the Service keeps publishing what it had, so it must keep holding it.
+        // Nothing else ran since `before` was read (no await in between), so it is all free.
+        this.allocator.release(plan.key);
+        this.allocator.restore(
+          plan.key,
+          before.map((a) => a.address),
+        );
+        return {
+          kind: 'failed',
+          reason: result.reason,
+          message: result.message,
+          eventReason: 'AllocationFailed',
+        };
+      }
       for (const a of result.addresses) {
         ingress.push({ ip: a.address, ipMode: 'VIP' });
-        if (!before.has(a.address)) changed.push(`Assigned IP ${a.address} from pool ${a.pool ?? '(none)'}`);
+        if (!before.some((b) => b.address === a.address)) {
+          changed.push({
+            reason: 'IPAllocated',
+            message: a.pool
+              ? `Assigned IP ${a.address} from pool ${a.pool}`
+              : `Assigned IP ${a.address} (it is in no current pool)`,
+          });
+        }
       }
     }
-    return { kind: 'ready', ingress, changed };
+    const now = new Set(ingress.map((i) => i.ip));
+    const released = before.map((a) => a.address).filter((a) => !now.has(a));
+    return { kind: 'ready', ingress, changed, released };
   }
 
   async remove(_service: ServiceRef, key: string): Promise<RemoveResult> {
