@@ -135,7 +135,13 @@ export class Reflector<T extends KubernetesObject> {
     if (this.#stopped) return;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.#failures) * (0.5 + Math.random() / 2);
     this.#failures++;
-    this.#log.warn({ err: describe(error), retryInMs: Math.round(delay) }, 'list or watch failed; retrying');
+    const notServed = statusCodeOf(error) === 404;
+    this.#log.warn(
+      { err: describe(error), retryInMs: Math.round(delay) },
+      notServed
+        ? `the apiserver does not serve ${this.#options.watchPath}: is its CustomResourceDefinition installed (kubectl apply -f crds/)? retrying`
+        : 'list or watch failed; retrying',
+    );
     this.#options.onRestart?.('error');
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#listAndWatch(), delay);

@@ -105,4 +105,30 @@ describe('leader election', () => {
     await c.waitForLog((l) => l.msg === 'became leader', 10_000);
     await waitFor(async () => (await holder()) === 'replica-c', 5000);
   });
+
+  test('a leader that can no longer renew its lease stops acting and exits', async () => {
+    const leader = processes.find(
+      (p) =>
+        p.child.exitCode === null &&
+        p.child.signalCode === null &&
+        p.lines.some((l) => l.msg === 'became leader'),
+    );
+    assert.ok(leader, 'a running leader from the previous test');
+    // Someone else takes the lease for a long time: every renewal now fails.
+    const coordination = api.kc.makeApiClient((await import('@kubernetes/client-node')).CoordinationV1Api);
+    const lease = await coordination.readNamespacedLease({ name: LEASE, namespace: NS });
+    await coordination.replaceNamespacedLease({
+      name: LEASE,
+      namespace: NS,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'usurper', leaseDurationSeconds: 3600 } },
+    });
+    const code = await Promise.race([
+      leader.exited,
+      new Promise((r) => setTimeout(() => r('still running'), 15_000)),
+    ]);
+    assert.equal(code, 1, leader.tail());
+    assert.ok(
+      leader.lines.some((l) => l.msg === 'leader lease not renewed within the renew deadline; stepping down'),
+    );
+  });
 });
