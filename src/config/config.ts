@@ -2,6 +2,7 @@
 // (SLUICE_<FLAG_IN_CAPS>), which win over defaults. Invalid input is reported, all at once.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { LeaderElectionOptions } from '../kube/leader-election.ts';
 
 export interface Config {
   provider: 'pool';
@@ -16,15 +17,7 @@ export interface Config {
   kubeconfig?: string;
   healthAddress: { host: string; port: number };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
-  leaderElection: {
-    enabled: boolean;
-    namespace: string;
-    leaseName: string;
-    identity: string;
-    leaseDurationMs: number;
-    renewDeadlineMs: number;
-    retryPeriodMs: number;
-  };
+  leaderElection: LeaderElectionOptions & { enabled: boolean };
 }
 
 export const DEFAULT_CLASS = 'sluice.dev/lb';

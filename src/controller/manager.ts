@@ -102,7 +102,7 @@ export async function runController(
       seriesWindowMs: 10 * 60_000,
       seriesUpdateIntervalMs: 60_000,
       senders: 2,
-      maxQueued: 1000,
+      maxQueued: 10_000,
       onWrite: (verb) =>
         verb === 'dropped'
           ? metrics.eventsDropped.inc()

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { validate } from 'dockerfile-utils';
 import { testCluster } from '../harness/test-cluster.ts';
 import { type Rehearsal, rehearse } from './dockerfile-rehearsal.ts';
-import { waitFor } from './support.ts';
+import { installCrds, waitFor } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NODE_BIN = dirname(fileURLToPath(new URL('../../node_modules/node/bin/node', import.meta.url)));
@@ -137,13 +137,7 @@ describe('container image', () => {
 
   test('the default command runs the controller: it syncs its caches and stops cleanly on SIGTERM', async () => {
     const cluster = testCluster();
-    execFileSync(join(cluster.binDir, 'kubectl'), [
-      '--kubeconfig',
-      cluster.kubeconfigPath,
-      'apply',
-      '-f',
-      join(ROOT, 'crds'),
-    ]);
+    await installCrds(cluster);
     // The image's user must be able to read its kubeconfig, as a mounted token would be.
     const kubeconfig = join(scratch, 'kubeconfig');
     copyFileSync(cluster.kubeconfigPath, kubeconfig);

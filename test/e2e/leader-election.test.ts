@@ -2,14 +2,20 @@
 // (SIGKILL, so the lease must expire) or leaves (SIGTERM, so it releases), the other takes over.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { testCluster } from '../harness/test-cluster.ts';
-import { clients, kubectl, SluiceProcess, waitFor, waitForAddress } from './support.ts';
+import {
+  clients,
+  createPool,
+  installCrds,
+  kubectl,
+  SluiceProcess,
+  waitFor,
+  waitForAddress,
+} from './support.ts';
 
 const CLASS = 'sluice.dev/e2e-leader';
 const NS = 'e2e-leader';
 const LEASE = 'sluice-e2e-leader';
-const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
 const cluster = testCluster();
 const api = clients(cluster.kubeconfigPath);
 const processes: SluiceProcess[] = [];
@@ -50,17 +56,9 @@ async function holder(): Promise<string | undefined> {
 }
 
 before(async () => {
-  await kubectl(cluster, ['apply', '-f', CRDS]);
+  await installCrds(cluster);
   await kubectl(cluster, ['create', 'namespace', NS]);
-  await kubectl(
-    cluster,
-    ['apply', '-f', '-'],
-    `apiVersion: sluice.dev/v1alpha1
-kind: AddressPool
-metadata: { name: e2e-leader }
-spec: { addresses: ["198.18.0.0/29"] }
-`,
-  );
+  await createPool(cluster, 'e2e-leader', ['198.18.0.0/29']);
 });
 
 after(async () => {

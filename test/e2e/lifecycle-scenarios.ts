@@ -5,19 +5,18 @@
 // chart's RBAC is enough.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { testCluster } from '../harness/test-cluster.ts';
 import {
   clients,
+  createPool,
   eventsFor,
+  installCrds,
   kubectl,
   readService,
   type SluiceProcess,
   waitFor,
   waitForAddress,
 } from './support.ts';
-
-const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
 
 export interface LifecycleOptions {
   /** Names the suite, and prefixes the namespace and pools. */
@@ -69,29 +68,10 @@ ${annotations ? `  annotations:\n${annotations}\n` : ''}spec:
 
   before(async () => {
     await options.setup?.();
-    await kubectl(cluster, ['apply', '-f', CRDS]);
-    await kubectl(cluster, [
-      'wait',
-      '--for=condition=Established',
-      'crd/addresspools.sluice.dev',
-      '--timeout=30s',
-    ]);
+    await installCrds(cluster);
     await kubectl(cluster, ['create', 'namespace', NS]);
-    await apply(`apiVersion: sluice.dev/v1alpha1
-kind: AddressPool
-metadata:
-  name: ${MAIN_POOL}
-spec:
-  addresses: ["198.51.100.10-198.51.100.20"]
----
-apiVersion: sluice.dev/v1alpha1
-kind: AddressPool
-metadata:
-  name: ${TINY_POOL}
-spec:
-  addresses: ["203.0.113.50/32"]
-  autoAssign: false
-`);
+    await createPool(cluster, MAIN_POOL, ['198.51.100.10-198.51.100.20']);
+    await createPool(cluster, TINY_POOL, ['203.0.113.50/32'], false);
     sluice = startSluice();
   });
 

@@ -218,3 +218,31 @@ export async function eventsFor(
   const list = await clientsOf.events.listNamespacedEvent({ namespace });
   return list.items.filter((e) => e.regarding?.name === name && e.regarding.kind === 'Service');
 }
+
+const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
+
+/** Applies Sluice's CRDs (idempotent) and waits until the apiserver serves them. */
+export async function installCrds(cluster: { kubeconfigPath: string; binDir: string }): Promise<void> {
+  await kubectl(cluster, ['apply', '-f', CRDS]);
+  await kubectl(cluster, [
+    'wait',
+    '--for=condition=Established',
+    'crd/addresspools.sluice.dev',
+    '--timeout=30s',
+  ]);
+}
+
+/** Creates an AddressPool; `autoAssign: false` makes it serve only Services that ask for it. */
+export async function createPool(
+  cluster: { kubeconfigPath: string; binDir: string },
+  name: string,
+  addresses: string[],
+  autoAssign = true,
+): Promise<void> {
+  const spec = { addresses, ...(autoAssign ? {} : { autoAssign: false }) };
+  await kubectl(
+    cluster,
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'sluice.dev/v1alpha1', kind: 'AddressPool', metadata: { name }, spec }),
+  );
+}

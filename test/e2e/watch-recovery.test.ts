@@ -7,17 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { testCluster } from '../harness/test-cluster.ts';
-import { clients, kubectl, SluiceProcess, waitForAddress } from './support.ts';
+import { clients, createPool, installCrds, kubectl, SluiceProcess, waitForAddress } from './support.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 const CLASS = 'sluice.dev/e2e-watch';
 const NS = 'e2e-watch';
 const POOL = 'e2e-watch';
 const POOL_ADDRESSES = new Set(Array.from({ length: 8 }, (_, i) => `198.19.0.${i}`));
-const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
 const cluster = testCluster();
 const api = clients(cluster.kubeconfigPath);
 const handedOut = new Set<string>();
@@ -69,21 +67,9 @@ async function serviceGetsAddress(name: string): Promise<string> {
 }
 
 before(async () => {
-  await kubectl(cluster, ['apply', '-f', CRDS]);
-  await kubectl(cluster, [
-    'wait',
-    '--for=condition=Established',
-    'crd/addresspools.sluice.dev',
-    '--timeout=30s',
-  ]);
+  await installCrds(cluster);
   await kubectl(cluster, ['create', 'namespace', NS]);
-  await apply(`apiVersion: sluice.dev/v1alpha1
-kind: AddressPool
-metadata:
-  name: ${POOL}
-spec:
-  addresses: ["198.19.0.0/29"]
-`);
+  await createPool(cluster, POOL, ['198.19.0.0/29']);
   // Sluice gets a kubeconfig whose server is the proxy; everything else is unchanged.
   const config = parse(await readFile(cluster.kubeconfigPath, 'utf8')) as Kubeconfig;
   const server = config.clusters[0]?.cluster.server;
