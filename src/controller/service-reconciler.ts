@@ -4,8 +4,9 @@
 import { ApiException, type V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decide } from '../intent/decide.ts';
-import type { LoadBalancerIntent, Problem, ServiceRef } from '../intent/types.ts';
+import type { Problem, ServiceRef } from '../intent/types.ts';
 import type { EventRecorder, EventType } from '../kube/event-recorder.ts';
+import { objectKey } from '../kube/reflector.ts';
 import type { ServiceWriter } from '../kube/service-writer.ts';
 import type { ReconcileOutcome } from '../kube/workqueue.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -45,6 +46,8 @@ export class ServiceReconciler {
   readonly #deps: ReconcilerDeps;
   /** Keys Sluice has provisioned for; used to clean up a Service that vanished unseen. */
   readonly #provisioned = new Map<string, ServiceRef>();
+  /** The resourceVersion of each Service's last write by this process, until the cache catches up. */
+  readonly #written = new Map<string, bigint>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -62,8 +65,8 @@ export class ServiceReconciler {
       .filter((s) => publishedAddresses(s).length > 0)
       .map((s) => {
         const ref = refOf(s);
-        this.#provisioned.set(keyOf(s), ref);
-        return { service: ref, key: keyOf(s), addresses: publishedAddresses(s) };
+        this.#provisioned.set(objectKey(s), ref);
+        return { service: ref, key: objectKey(s), addresses: publishedAddresses(s) };
       });
     for (const problem of this.#deps.provider.adopt(existing)) {
       this.#deps.log.warn({ service: problem.key }, problem.message);
@@ -75,10 +78,12 @@ export class ServiceReconciler {
     const log = this.#deps.log.child({ service: key, reconcileID: (++reconcileCounter).toString(36) });
     const service = this.#deps.getService(key);
     if (!service) {
+      this.#written.delete(key);
       const ref = this.#provisioned.get(key);
       if (ref) return this.#cleanup(key, ref, undefined, log);
       return undefined;
     }
+    if (this.#behindOwnWrite(key, service)) return undefined;
     try {
       const managed = isManaged(service, this.#deps.selection);
       if (service.metadata?.deletionTimestamp || !managed) {
@@ -237,7 +242,7 @@ export class ServiceReconciler {
   /** Services still waiting for an address get another try now that one was freed. */
   #wakeWaiting(except: string): void {
     for (const s of this.#deps.listServices()) {
-      const key = keyOf(s);
+      const key = objectKey(s);
       if (key !== except && isManaged(s, this.#deps.selection) && ourCondition(s)?.status === 'False') {
         this.#deps.enqueue(key);
       }
@@ -258,13 +263,30 @@ export class ServiceReconciler {
   }
 
   /** A 409 means our copy is stale; the watch will deliver the newer one and wake this key. */
-  async #guard<T>(write: () => Promise<T>): Promise<T> {
+  async #guard(write: () => Promise<V1Service>): Promise<V1Service> {
+    let written: V1Service;
     try {
-      return await write();
+      written = await write();
     } catch (error) {
       if (error instanceof ApiException && error.code === 409) throw new StaleCopy();
       throw error;
     }
+    const version = numericVersion(written);
+    if (version !== undefined) this.#written.set(objectKey(written), version);
+    return written;
+  }
+
+  /**
+   * True when the cache still holds a version older than one this process wrote: reconciling
+   * it would only repeat a write and be refused. The watch brings the newer version shortly.
+   */
+  #behindOwnWrite(key: string, service: V1Service): boolean {
+    const written = this.#written.get(key);
+    const cached = numericVersion(service);
+    if (written === undefined || cached === undefined) return false;
+    if (cached < written) return true;
+    this.#written.delete(key);
+    return false;
   }
 
   #event(service: V1Service, type: EventType, reason: string, action: string, note: string): void {
@@ -306,10 +328,6 @@ function failedCondition(problems: Problem[]): DesiredCondition {
   };
 }
 
-export function keyOf(service: V1Service): string {
-  return `${service.metadata?.namespace}/${service.metadata?.name}`;
-}
-
 function refOf(service: V1Service): ServiceRef {
   return {
     namespace: service.metadata?.namespace ?? '',
@@ -323,4 +341,11 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export type { LoadBalancerIntent };
+/**
+ * resourceVersions are opaque by contract, but the apiserver's come from etcd revisions and are
+ * decimal integers; anything else is treated as unknown and never compared.
+ */
+function numericVersion(service: V1Service): bigint | undefined {
+  const v = service.metadata?.resourceVersion;
+  return v && /^\d{1,30}$/.test(v) ? BigInt(v) : undefined;
+}
