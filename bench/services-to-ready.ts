@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PatchStrategy, setHeaderOptions, type V1Service, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service, Watch } from '@kubernetes/client-node';
+import { PooledKubeConfig } from '../src/kube/kube-config.ts';
 import { clients, kubectl, SluiceProcess } from '../test/e2e/support.ts';
 import { findBinDir, startControlPlane } from '../test/harness/control-plane.ts';
 
@@ -45,7 +46,8 @@ const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
 const binDir = await findBinDir();
 const cp = await startControlPlane({ binDir, dir });
 const cluster = { kubeconfigPath: cp.kubeconfigPath, binDir };
-const api = clients(cp.kubeconfigPath);
+// The bench's own client pools its connections as Sluice does, so the floor is a fair one.
+const api = { ...clients(cp.kubeconfigPath), core: pooledCore(cp.kubeconfigPath) };
 
 function service(namespace: string, name: string, cls: string): V1Service {
   return {
@@ -108,12 +110,13 @@ try {
   const floorStart = performance.now();
   const createdQueue: V1Service[] = [];
   let creating = true;
+  const waiting: Array<() => void> = [];
   const floorWriters = Array.from({ length: WORKERS }, async () => {
     for (;;) {
       const created = createdQueue.shift();
       if (!created) {
         if (!creating) return;
-        await new Promise((r) => setImmediate(r));
+        await new Promise<void>((r) => waiting.push(r));
         continue;
       }
       const name = created.metadata!.name!;
@@ -146,6 +149,8 @@ try {
       );
     }
   });
+  // One waiting writer is woken per created Service; the rest are busy writing.
+  const wakeOne = (): void => waiting.shift()?.();
   await pool(N, CREATE_CONCURRENCY, async (i) => {
     createdQueue.push(
       await api.core.createNamespacedService({
@@ -153,8 +158,10 @@ try {
         body: service('floor', `svc-${i}`, 'bench.example/floor'),
       }),
     );
+    wakeOne();
   });
   creating = false;
+  for (const w of waiting.splice(0)) w();
   await Promise.all(floorWriters);
   const floorMs = performance.now() - floorStart;
 
@@ -243,4 +250,10 @@ async function waitHealthy(p: SluiceProcess): Promise<number> {
     if (res?.ok) return port;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function pooledCore(kubeconfigPath: string): CoreV1Api {
+  const kc = new PooledKubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return kc.makeApiClient(CoreV1Api);
 }

@@ -101,7 +101,7 @@ export async function runController(
       reportingInstance: config.leaderElection.identity,
       seriesWindowMs: 10 * 60_000,
       seriesUpdateIntervalMs: 60_000,
-      senders: 2,
+      senders: 1,
       maxQueued: 10_000,
       onWrite: (verb) =>
         verb === 'dropped'
