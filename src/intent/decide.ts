@@ -202,6 +202,25 @@ function sourceRangesOf(
       : annotations[SLUICE.sourceRanges] !== undefined
         ? [SLUICE.sourceRanges, splitList(annotations[SLUICE.sourceRanges] ?? '')]
         : [SOURCE_RANGES_LEGACY, splitList(annotations[SOURCE_RANGES_LEGACY] ?? '')];
+  // Keys that lost to a higher-priority source are ignored; say so when they say something else.
+  for (const ignored of [SLUICE.sourceRanges, SOURCE_RANGES_LEGACY]) {
+    const raw = annotations[ignored];
+    if (ignored === field || raw === undefined) continue;
+    const differs =
+      splitList(raw).sort().join(',') !==
+      [...values]
+        .map((v) => v.trim())
+        .sort()
+        .join(',');
+    if (differs) {
+      problems.push({
+        reason: 'ConflictingAnnotations',
+        field: ignored,
+        severity: 'warning',
+        message: `ignored: ${field} gives the source ranges (${values.join(', ')})`,
+      });
+    }
+  }
   const ranges: string[] = [];
   for (const value of values) {
     const range = canonicalCidr(value.trim());

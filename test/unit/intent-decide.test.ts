@@ -469,7 +469,10 @@ describe('decide: source ranges', () => {
   for (const [name, annotations, spec, want] of cases) {
     it(`accepts: ${name}`, () => {
       const { intent, problems } = decideWith(annotations, spec);
-      assert.deepEqual(problems, []);
+      assert.deepEqual(
+        problems.filter((p) => p.severity === 'error'),
+        [],
+      );
       assert.deepEqual(intent.sourceRanges, want);
     });
   }
@@ -590,5 +593,32 @@ describe('decide: TLS policy without a certificate', () => {
       problems.map((p) => [p.reason, p.field, p.severity]),
       [['InvalidAnnotation', SLUICE.tlsPolicy, 'error']],
     );
+  });
+});
+
+describe('decide: source-range keys that lose to a higher-priority source', () => {
+  it('warns about each ignored key that says something else', () => {
+    const { problems } = decideWith(
+      { [SLUICE.sourceRanges]: '198.51.100.0/24', [SOURCE_RANGES_LEGACY]: '192.0.2.0/24' },
+      { loadBalancerSourceRanges: ['203.0.113.0/24'] },
+    );
+    assert.deepEqual(
+      problems.map((p) => [p.reason, p.field, p.severity]),
+      [
+        ['ConflictingAnnotations', SLUICE.sourceRanges, 'warning'],
+        ['ConflictingAnnotations', SOURCE_RANGES_LEGACY, 'warning'],
+      ],
+    );
+    assert.match(
+      problems[0]?.message ?? '',
+      /spec\.loadBalancerSourceRanges gives the source ranges \(203\.0\.113\.0\/24\)/,
+    );
+  });
+  it('stays quiet when the ignored key agrees', () => {
+    const { problems } = decideWith(
+      { [SLUICE.sourceRanges]: '203.0.113.0/24' },
+      { loadBalancerSourceRanges: ['203.0.113.0/24'] },
+    );
+    assert.deepEqual(problems, []);
   });
 });
