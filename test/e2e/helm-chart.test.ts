@@ -138,6 +138,16 @@ describe('chart', () => {
     });
   }
 
+  test('the ServiceMonitor is rendered only where the monitoring.coreos.com/v1 API exists', async () => {
+    const args = ['template', 'm', CHART, '--set', 'metrics.serviceMonitor.enabled=true'];
+    assert.doesNotMatch(await helm(args), /^kind: ServiceMonitor$/m);
+    const withApi = await helm([...args, '--api-versions', 'monitoring.coreos.com/v1']);
+    const monitor = withApi.split('\n---\n').find((doc) => /^kind: ServiceMonitor$/m.test(doc));
+    assert.ok(monitor, 'no ServiceMonitor rendered');
+    assert.match(monitor, /port: metrics/);
+    assert.match(monitor, /app\.kubernetes\.io\/name: sluice/);
+  });
+
   test('the chart ships the CRDs byte for byte as crds/ has them', () => {
     const source = readdirSync(join(ROOT, 'crds')).sort();
     const shipped = readdirSync(join(CHART, 'charts/crds/templates')).sort();

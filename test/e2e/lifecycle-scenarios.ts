@@ -109,6 +109,15 @@ ${annotations ? `  annotations:\n${annotations}\n` : ''}spec:
         'jsonpath={.status.loadBalancer.ingress[0].ip}',
       ]);
       assert.equal(shown, '198.51.100.10');
+      const port = await sluice.healthPort();
+      for (const path of ['/healthz', '/readyz']) {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        assert.equal(res.status, 200, `${path}: ${await res.text()}`);
+      }
+      assert.match(
+        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+        /^sluice_reconcile_total\{result="success"\} \d+/m,
+      );
     });
 
     test('deleting a Service removes the finalizer and frees its address for the next Service', async () => {
