@@ -42,6 +42,12 @@ async function helmError(args: string[]): Promise<string | undefined> {
   }
 }
 
+/** The controller container's arguments, as the installed release has them. */
+async function deploymentArgs(): Promise<string[]> {
+  const jsonpath = 'jsonpath={.spec.template.spec.containers[0].args}';
+  return JSON.parse(await kubectl(cluster, ['get', 'deploy', RELEASE, '-n', NS, '-o', jsonpath])) as string[];
+}
+
 let installed: Promise<void> | undefined;
 let sluiceKubeconfig = '';
 let sluiceArgs: string[] = [];
@@ -87,17 +93,7 @@ function installOnce(): Promise<void> {
     );
     // Sluice runs with exactly the arguments the chart gives the Deployment, bar the listen
     // address (no pod network here) and faster retries for the test.
-    const args = JSON.parse(
-      await kubectl(cluster, [
-        'get',
-        'deploy',
-        RELEASE,
-        '-n',
-        NS,
-        '-o',
-        'jsonpath={.spec.template.spec.containers[0].args}',
-      ]),
-    ) as string[];
+    const args = await deploymentArgs();
     assert.equal(args[0], 'controller');
     sluiceArgs = [
       ...args.slice(1).filter((a) => !a.startsWith('--health-address')),
@@ -253,16 +249,7 @@ describe('upgrade and uninstall', () => {
       '--set',
       'replicaCount=1',
     ]);
-    const args = await kubectl(cluster, [
-      'get',
-      'deploy',
-      RELEASE,
-      '-n',
-      NS,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].args}',
-    ]);
-    assert.match(args, /--workers=8/);
+    assert.ok((await deploymentArgs()).includes('--workers=8'));
     const replicas = await kubectl(cluster, [
       'get',
       'deploy',
