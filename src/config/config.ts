@@ -15,7 +15,8 @@ export interface Config {
   backoffBaseMs: number;
   backoffMaxMs: number;
   kubeconfig?: string;
-  healthAddress: { host: string; port: number };
+  /** `host` undefined: every address of both families. */
+  healthAddress: { host?: string; port: number };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   leaderElection: LeaderElectionOptions & { enabled: boolean };
 }
@@ -32,7 +33,7 @@ const FLAGS = {
   'backoff-base': { type: 'string', default: '5' },
   'backoff-max': { type: 'string', default: '300' },
   kubeconfig: { type: 'string' },
-  'health-address': { type: 'string', default: '0.0.0.0:8080' },
+  'health-address': { type: 'string', default: ':8080' },
   'log-level': { type: 'string', default: 'info' },
   'leader-elect': { type: 'string', default: 'true' },
   'leader-election-namespace': { type: 'string' },
@@ -131,12 +132,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   return config;
 }
 
-function parseHostPort(text: string, problems: string[]): { host: string; port: number } {
+function parseHostPort(text: string, problems: string[]): { host?: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(text);
   const port = Number(match?.[2]);
   if (!match || port > 65535) {
-    problems.push(`--health-address: "${text}" must be HOST:PORT (port 0 picks a free one)`);
-    return { host: '0.0.0.0', port: 8080 };
+    problems.push(`--health-address: "${text}" must be [HOST]:PORT (port 0 picks a free one)`);
+    return { port: 8080 };
   }
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
+  // No host: listen on every address of both families (IPv6-only clusters probe over IPv6).
+  const host = match[1]!.replace(/^\[(.*)\]$/, '$1');
+  return host ? { host, port } : { port };
 }

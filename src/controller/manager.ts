@@ -91,6 +91,8 @@ export async function runController(
         if (relevant(s) || (old && relevant(old))) queue.add(objectKey(s));
       },
       onDelete: (s) => queue.add(objectKey(s)),
+      // Called asynchronously, after the reconciler below exists.
+      onListed: () => reconciler.forgetOwnWrites(),
     },
   );
 

@@ -276,6 +276,11 @@ export class ServiceReconciler {
     return written;
   }
 
+  /** After a full relist the cache is current; versions could even have gone back (etcd restored). */
+  forgetOwnWrites(): void {
+    this.#written.clear();
+  }
+
   /**
    * True when the cache still holds a version older than one this process wrote: reconciling
    * it would only repeat a write and be refused. The watch brings the newer version shortly.

@@ -103,6 +103,8 @@ export class LeaderElector {
     if (!this.#leading || !this.#observed) return;
     this.#leading = false;
     const lease = this.#observed;
+    // Only a Lease we still hold: another replica may have taken it since our last renewal.
+    if (lease.spec?.holderIdentity !== this.#options.identity) return;
     try {
       await this.#api.replaceNamespacedLease({
         name: this.#options.leaseName,

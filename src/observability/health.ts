@@ -10,7 +10,7 @@ export interface HealthChecks {
 }
 
 export async function startHealthServer(
-  host: string,
+  host: string | undefined,
   port: number,
   checks: HealthChecks,
   registry: Registry,
@@ -41,7 +41,8 @@ export async function startHealthServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, resolve);
+    if (host === undefined) server.listen(port, resolve);
+    else server.listen(port, host, resolve);
   });
   return { server, port: (server.address() as AddressInfo).port };
 }

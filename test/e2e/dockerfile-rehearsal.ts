@@ -31,7 +31,8 @@ interface Stage {
 /** Carries out the Dockerfile in `context` under `scratch`; `nodeBinDir` holds the base image's Node. */
 export function rehearse(context: string, scratch: string, nodeBinDir: string): Rehearsal {
   const dockerfile = DockerfileParser.parse(readFileSync(join(context, 'Dockerfile'), 'utf8'));
-  const args: Record<string, string> = {};
+  const globalArgs: Record<string, string> = {};
+  let args: Record<string, string> = {};
   const stages: Stage[] = [];
   const result: Omit<Rehearsal, 'root' | 'workdir'> = {
     baseImages: [],
@@ -56,13 +57,18 @@ export function rehearse(context: string, scratch: string, nodeBinDir: string): 
     const values = instruction.getArguments().map((a) => a.getValue());
     switch (keyword) {
       case 'ARG': {
-        const [name, value = ''] = (values[0] ?? '').split('=');
-        if (name && !(name in args)) args[name] = value;
+        // Before the first FROM an ARG serves FROM lines only; inside a stage it is that stage's,
+        // and a bare `ARG NAME` there takes the global default.
+        const [name = '', value] = (values[0] ?? '').split('=');
+        if (!stage) globalArgs[name] = value ?? '';
+        else args[name] = value ?? globalArgs[name] ?? '';
         break;
       }
       case 'FROM': {
         const name = values[2] ?? `stage-${stages.length}`;
+        args = { ...globalArgs };
         result.baseImages.push(expand(values[0] ?? ''));
+        args = {};
         stage = { name, workdir: '/', dir: join(scratch, name), env: {} };
         mkdirSync(stage.dir, { recursive: true });
         stages.push(stage);
@@ -103,7 +109,8 @@ export function rehearse(context: string, scratch: string, nodeBinDir: string): 
         break;
       }
       case 'RUN':
-        execFileSync('bash', ['-euo', 'pipefail', '-c', instruction.getRawArgumentsContent() ?? ''], {
+        // Docker's shell form is /bin/sh -c (dash on Debian bases), not bash.
+        execFileSync('/bin/sh', ['-c', instruction.getRawArgumentsContent() ?? ''], {
           cwd: inStage(stage!, '.'),
           env: { ...process.env, ...stage!.env, PATH: `${nodeBinDir}:${process.env.PATH}` },
           stdio: ['ignore', 'ignore', 'inherit'],

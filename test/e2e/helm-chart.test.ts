@@ -166,6 +166,9 @@ describe('chart', () => {
     assert.match(nested ?? 'accepted', /additional properties 'enable' not allowed/);
     const provider = await helmError(['template', 'x', CHART, '--set', 'provider=aws']);
     assert.match(provider ?? 'accepted', /provider/);
+    // Two replicas without leader election would each hand out addresses on their own.
+    const unsafe = await helmError(['template', 'x', CHART, '--set', 'leaderElection.enabled=false']);
+    assert.match(unsafe ?? 'accepted', /replicaCount > 1 needs leaderElection.enabled=true/);
   });
 });
 
@@ -192,8 +195,11 @@ describe('install', () => {
     const can = async (...args: string[]): Promise<boolean> => {
       try {
         return (await kubectl(cluster, ['auth', 'can-i', ...args, `--as=${SA}`])).trim() === 'yes';
-      } catch {
-        return false; // kubectl exits 1 for "no"
+      } catch (error) {
+        // kubectl exits 1 for "no" and prints "no"; anything else is a failure of the check itself.
+        const stdout = (error as { stdout?: string }).stdout?.trim();
+        if (stdout === 'no') return false;
+        throw error;
       }
     };
     const lease = `leases/${RELEASE}-leader`;

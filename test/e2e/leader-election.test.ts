@@ -112,14 +112,18 @@ describe('leader election', () => {
         p.lines.some((l) => l.msg === 'became leader'),
     );
     assert.ok(leader, 'a running leader from the previous test');
-    // Someone else takes the lease for a long time: every renewal now fails.
-    const coordination = api.kc.makeApiClient((await import('@kubernetes/client-node')).CoordinationV1Api);
-    const lease = await coordination.readNamespacedLease({ name: LEASE, namespace: NS });
-    await coordination.replaceNamespacedLease({
-      name: LEASE,
-      namespace: NS,
-      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'usurper', leaseDurationSeconds: 3600 } },
-    });
+    // Someone else takes the lease for a long time: every renewal now fails. A merge patch has
+    // no resourceVersion, so the leader's own renewals cannot make it conflict.
+    await kubectl(cluster, [
+      'patch',
+      'lease',
+      LEASE,
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      '{"spec":{"holderIdentity":"usurper","leaseDurationSeconds":3600}}',
+    ]);
     const code = await Promise.race([
       leader.exited,
       new Promise((r) => setTimeout(() => r('still running'), 15_000)),

@@ -25,7 +25,7 @@ describe('loadConfig: defaults', () => {
       resyncPeriodMs: 300_000,
       backoffBaseMs: 5000,
       backoffMaxMs: 300_000,
-      healthAddress: { host: '0.0.0.0', port: 8080 },
+      healthAddress: { port: 8080 },
       logLevel: 'info',
       leaderElection: {
         enabled: true,
@@ -119,9 +119,9 @@ describe('loadConfig: precedence', () => {
 });
 
 describe('loadConfig: health address', () => {
-  const valid: Array<[string, { host: string; port: number }]> = [
+  const valid: Array<[string, { host?: string; port: number }]> = [
     ['127.0.0.1:9000', { host: '127.0.0.1', port: 9000 }],
-    [':8081', { host: '0.0.0.0', port: 8081 }],
+    [':8081', { port: 8081 }],
     ['[::1]:9000', { host: '::1', port: 9000 }],
     ['localhost:0', { host: 'localhost', port: 0 }],
   ];
@@ -154,13 +154,13 @@ describe('loadConfig: validation', () => {
       'health address without port',
       ['--health-address=localhost'],
       {},
-      '--health-address: "localhost" must be HOST:PORT (port 0 picks a free one)',
+      '--health-address: "localhost" must be [HOST]:PORT (port 0 picks a free one)',
     ],
     [
       'health address port too big',
       ['--health-address=0.0.0.0:65536'],
       {},
-      '--health-address: "0.0.0.0:65536" must be HOST:PORT (port 0 picks a free one)',
+      '--health-address: "0.0.0.0:65536" must be [HOST]:PORT (port 0 picks a free one)',
     ],
     [
       'class without prefix',
@@ -235,7 +235,7 @@ describe('loadConfig: validation', () => {
       '--provider: "aws" is not one of: pool',
       '--workers: "0" must be an integer from 1 to 256',
       '--log-level: "loud" is not one of trace, debug, info, warn, error',
-      '--health-address: "nowhere" must be HOST:PORT (port 0 picks a free one)',
+      '--health-address: "nowhere" must be [HOST]:PORT (port 0 picks a free one)',
       `--load-balancer-class: "nope" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
       '--renew-deadline must be shorter than --lease-duration',
       '--retry-period must be shorter than --renew-deadline',
