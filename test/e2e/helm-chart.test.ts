@@ -214,6 +214,7 @@ describe('install', () => {
     ];
     const denied: string[][] = [
       ['get', 'secrets', '-n', NS],
+      ['get', 'services', '-n', 'default'],
       ['list', 'secrets', '-A'],
       ['create', 'deployments', '-n', NS],
       ['patch', 'nodes'],
