@@ -44,7 +44,6 @@ interface SeriesState {
   eventName: string;
   namespace: string;
   count: number;
-  firstAt: number;
   lastAt: number;
   lastPatchedAt: number;
   patchedCount: number;
@@ -126,7 +125,6 @@ export class EventRecorder {
       eventName: body.metadata!.name!,
       namespace,
       count: 1,
-      firstAt: now,
       lastAt: now,
       lastPatchedAt: now,
       patchedCount: 1,

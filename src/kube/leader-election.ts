@@ -44,10 +44,6 @@ export class LeaderElector {
     });
   }
 
-  get isLeader(): boolean {
-    return this.#leading;
-  }
-
   /** Campaigns until stopped; calls back on every change of leadership. */
   run(callbacks: LeaderCallbacks): void {
     const stepDown = (why: string): void => {

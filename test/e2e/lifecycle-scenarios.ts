@@ -63,6 +63,19 @@ ${annotations ? `  annotations:\n${annotations}\n` : ''}spec:
   }
 
   const apply = (yaml: string): Promise<string> => kubectl(cluster, ['apply', '-f', '-'], yaml);
+  /** A merge patch with the real kubectl, on the Service or on its status subresource. */
+  const patchService = (name: string, patch: object, subresource?: 'status'): Promise<string> =>
+    kubectl(cluster, [
+      'patch',
+      'svc',
+      name,
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      JSON.stringify(patch),
+      ...(subresource ? [`--subresource=${subresource}`] : []),
+    ]);
 
   const startSluice = options.startSluice;
 
@@ -135,16 +148,7 @@ ${annotations ? `  annotations:\n${annotations}\n` : ''}spec:
     test('changing the type away from LoadBalancer clears the status, removes the finalizer and frees the address', async () => {
       await apply(serviceYaml('changer'));
       const ip = await waitForAddress(api.core, NS, 'changer');
-      await kubectl(cluster, [
-        'patch',
-        'svc',
-        'changer',
-        '-n',
-        NS,
-        '--type=merge',
-        '-p',
-        '{"spec":{"type":"ClusterIP","loadBalancerClass":null}}',
-      ]);
+      await patchService('changer', { spec: { type: 'ClusterIP', loadBalancerClass: null } });
       await waitFor(
         async () => {
           const s = await readService(api.core, NS, 'changer');
@@ -184,27 +188,8 @@ ${annotations ? `  annotations:\n${annotations}\n` : ''}spec:
     test("another installation's Service (another class, the same finalizer) is left alone when deleted", async () => {
       const ip = '192.0.2.200';
       await apply(serviceYaml('neighbour', { cls: 'example.com/other-sluice' }));
-      await kubectl(cluster, [
-        'patch',
-        'svc',
-        'neighbour',
-        '-n',
-        NS,
-        '--type=merge',
-        '-p',
-        '{"metadata":{"finalizers":["sluice.dev/load-balancer-cleanup"]}}',
-      ]);
-      await kubectl(cluster, [
-        'patch',
-        'svc',
-        'neighbour',
-        '-n',
-        NS,
-        '--subresource=status',
-        '--type=merge',
-        '-p',
-        `{"status":{"loadBalancer":{"ingress":[{"ip":"${ip}"}]}}}`,
-      ]);
+      await patchService('neighbour', { metadata: { finalizers: ['sluice.dev/load-balancer-cleanup'] } });
+      await patchService('neighbour', { status: { loadBalancer: { ingress: [{ ip }] } } }, 'status');
       await kubectl(cluster, ['delete', 'svc', 'neighbour', '-n', NS, '--wait=false']);
       await apply(serviceYaml('witness-2', { port: 83 }));
       await waitForAddress(api.core, NS, 'witness-2');
@@ -213,16 +198,7 @@ ${annotations ? `  annotations:\n${annotations}\n` : ''}spec:
       assert.deepEqual(neighbour?.metadata?.finalizers, ['sluice.dev/load-balancer-cleanup']);
       assert.equal(neighbour?.status?.loadBalancer?.ingress?.[0]?.ip, ip);
       // Let the other installation finish: remove its finalizer by hand.
-      await kubectl(cluster, [
-        'patch',
-        'svc',
-        'neighbour',
-        '-n',
-        NS,
-        '--type=merge',
-        '-p',
-        '{"metadata":{"finalizers":null}}',
-      ]);
+      await patchService('neighbour', { metadata: { finalizers: null } });
     });
 
     test('an exhausted pool gives AllocationFailed and condition reason PoolExhausted, and recovers when freed', async () => {

@@ -19,11 +19,6 @@ export type ParsedAddress = { family: Family; value: bigint };
 
 const BITS: Record<Family, number> = { IPv4: 32, IPv6: 128 };
 
-/** Number of bits in an address of the family (32 or 128). */
-export function familyBits(family: Family): number {
-  return BITS[family];
-}
-
 function quote(text: string): string {
   return JSON.stringify(text);
 }
