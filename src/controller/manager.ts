@@ -19,7 +19,8 @@ import { ServiceWriter } from '../kube/service-writer.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import { startHealthServer } from '../observability/health.ts';
 import { Metrics } from '../observability/metrics.ts';
-import type { Provider } from '../providers/provider.ts';
+import type { Provider, WatchedObject } from '../providers/provider.ts';
+import { ResourceStatusWriter, specOrLabelsChanged } from './resource-status.ts';
 import { Backoff, ServiceReconciler, StaleCopy } from './service-reconciler.ts';
 import { hasFinalizer, isManaged, ofOtherClass, ourCondition } from './service-state.ts';
 
@@ -58,6 +59,8 @@ export async function runController(
     baseDelayMs: config.backoffBaseMs,
     maxDelayMs: config.backoffMaxMs,
     onDone: (_key, outcome, seconds) => {
+      // Allocations may have changed: pool status follows (batched; written only when it differs).
+      statusWriter.markDirty();
       metrics.reconciles.inc({ result: outcome });
       metrics.reconcileDuration.observe(seconds);
     },
@@ -124,32 +127,40 @@ export async function runController(
     onManagedCountChange: (n) => metrics.managedLoadBalancers.set(n),
   });
 
-  // Resources the provider needs (e.g. address pools): any change re-evaluates waiting Services.
+  // Resources the provider needs (address pools, namespaces): a change re-evaluates Services.
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const statusWriter = new ResourceStatusWriter(custom, log, (resource) =>
+    metrics.kubeWrites.inc({ resource, verb: 'patch' }),
+  );
   const extra = provider.watches.map((w) => {
-    const reflector: Reflector<KubernetesObject & { spec?: unknown }> = new Reflector(
+    const reflector: Reflector<KubernetesObject & WatchedObject> = new Reflector(
       {
         name: w.plural,
         kubeConfig: kc,
-        watchPath: `/apis/${w.group}/${w.version}/${w.plural}`,
+        watchPath:
+          w.group === '' ? `/api/${w.version}/${w.plural}` : `/apis/${w.group}/${w.version}/${w.plural}`,
         list: async () => {
-          const list = (await custom.listClusterCustomObject({
-            group: w.group,
-            version: w.version,
-            plural: w.plural,
-          })) as {
-            items: Array<KubernetesObject & { spec?: unknown }>;
-            metadata?: { resourceVersion?: string };
-          };
+          const list = (
+            w.group === ''
+              ? await core.listNamespace()
+              : await custom.listClusterCustomObject({ group: w.group, version: w.version, plural: w.plural })
+          ) as { items: Array<KubernetesObject & WatchedObject>; metadata?: { resourceVersion?: string } };
           return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
         },
-        decode: (raw) => raw as KubernetesObject & { spec?: unknown },
+        decode: (raw) => raw as KubernetesObject & WatchedObject,
         watchdogMs: WATCHDOG_MS,
         relistMs: config.resyncPeriodMs,
         log,
         onRestart: onRestart(w.plural),
       },
-      { onUpsert: () => changed(), onDelete: () => changed(), onListed: () => changed() },
+      {
+        onUpsert: (obj, old) => {
+          if (!old || specOrLabelsChanged(obj, old)) changed();
+          else if (w.status) statusWriter.markDirty();
+        },
+        onDelete: () => changed(),
+        onListed: () => changed(),
+      },
     );
     let pending = false;
     // Coalesces a burst of changes (a relist delivers every object) into one re-evaluation.
@@ -161,12 +172,16 @@ export async function runController(
         for (const problem of w.onChange(reflector.list())) {
           log.warn({ [w.plural]: problem.name }, problem.message);
         }
+        if (w.status) statusWriter.markDirty();
         if (!working) return;
         for (const s of services.list()) {
-          if (isManaged(s, selection) && ourCondition(s)?.status !== 'True') queue.add(objectKey(s));
+          if (isManaged(s, selection) && (w.wakes === 'all' || ourCondition(s)?.status !== 'True')) {
+            queue.add(objectKey(s));
+          }
         }
       });
     };
+    if (w.status) statusWriter.add(w, reflector);
     return reflector;
   });
   const reflectors: Reflector<KubernetesObject>[] = [services, ...extra];
@@ -192,6 +207,7 @@ export async function runController(
     metrics.isLeader.set(1);
     // Addresses already published are claimed before anything new is handed out.
     reconciler.adoptExisting();
+    statusWriter.start();
     queue.start(async (key) => {
       try {
         return await reconciler.reconcile(key);
@@ -213,6 +229,7 @@ export async function runController(
     stopped ??= (async () => {
       stopping = true;
       log.info({ reason }, 'shutting down');
+      statusWriter.stop();
       for (const r of reflectors) r.stop();
       // In-flight reconciles finish (each is short: cloud waits are requeued, never awaited).
       await queue.shutdown();
@@ -238,6 +255,7 @@ export async function runController(
         // A replica that lost the lease may act on stale state: stop at once, without waiting
         // for in-flight work, and let the Deployment restart it as a standby.
         for (const r of reflectors) r.stop();
+        statusWriter.stop();
         log.error('lost leadership; exiting');
         process.exit(1);
       },

@@ -4,7 +4,7 @@
 import { ApiException, type V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decide } from '../intent/decide.ts';
-import type { Problem, ServiceRef } from '../intent/types.ts';
+import type { LoadBalancerIntent, Problem, ServiceRef } from '../intent/types.ts';
 import type { EventRecorder, EventType } from '../kube/event-recorder.ts';
 import { objectKey } from '../kube/reflector.ts';
 import type { ServiceWriter } from '../kube/service-writer.ts';
@@ -53,7 +53,10 @@ export class ServiceReconciler {
     this.#deps = deps;
   }
 
-  /** Hands the provider every address Services already publish, before the first reconcile. */
+  /**
+   * Hands the provider every address Services already publish, before the first reconcile, oldest
+   * Service first: if two publish the same address and may not share it, the older one keeps it.
+   */
   adoptExisting(): void {
     const existing = this.#deps
       .listServices()
@@ -63,10 +66,11 @@ export class ServiceReconciler {
           (hasFinalizer(s) || isManaged(s, this.#deps.selection)) && !ofOtherClass(s, this.#deps.selection),
       )
       .filter((s) => publishedAddresses(s).length > 0)
+      .sort(olderFirst)
       .map((s) => {
         const ref = refOf(s);
         this.#provisioned.set(objectKey(s), ref);
-        return { service: ref, key: objectKey(s), addresses: publishedAddresses(s) };
+        return { service: ref, key: objectKey(s), addresses: publishedAddresses(s), ...validIntent(s) };
       });
     for (const problem of this.#deps.provider.adopt(existing)) {
       this.#deps.log.warn({ service: problem.key }, problem.message);
@@ -144,7 +148,7 @@ export class ServiceReconciler {
     // What the Service publishes is held for it, even if Sluice never saw it hand that out.
     if (publishedAddresses(service).length > 0) {
       for (const problem of provider.adopt([
-        { service: intent.service, key, addresses: publishedAddresses(service) },
+        { service: intent.service, key, addresses: publishedAddresses(service), intent },
       ])) {
         log.warn(problem.message);
         this.#event(service, 'Warning', 'AddressInUse', 'Allocate', problem.message);
@@ -185,14 +189,21 @@ export class ServiceReconciler {
     for (const change of result.changed)
       this.#event(service, 'Normal', change.reason, 'Ensure', change.message);
     const addresses = result.ingress.map((i) => i.ip ?? i.hostname).join(', ');
-    const warningText = warnings.length > 0 ? `; warnings: ${warnings.map(problemText).join('; ')}` : '';
+    const notices = result.notices ?? [];
+    const warningText = [...notices.map((n) => n.message), ...warnings.map(problemText)].join('; ');
     const wrote = await this.#writeStatus(
       service,
       result.ingress,
-      { status: 'True', reason: 'Ensured', message: `load balancer ready at ${addresses}${warningText}` },
+      {
+        status: 'True',
+        // A working load balancer with something to fix (e.g. its address left every pool) says so.
+        reason: notices[0]?.reason ?? 'Ensured',
+        message: `load balancer ready at ${addresses}${warningText ? `; warnings: ${warningText}` : ''}`,
+      },
       log,
     );
     if (wrote) {
+      for (const n of notices) this.#event(service, 'Warning', n.reason, 'Ensure', n.message);
       for (const p of warnings) this.#event(service, 'Warning', p.reason, 'Ensure', problemText(p));
       this.#event(
         service,
@@ -331,6 +342,22 @@ function failedCondition(problems: Problem[]): DesiredCondition {
     reason: first.reason,
     message: problems.map(problemText).join('; '),
   };
+}
+
+/** Older Services first (creation time, then key): the order in which published addresses are claimed. */
+function olderFirst(a: V1Service, b: V1Service): number {
+  const ta = new Date(a.metadata?.creationTimestamp ?? 0).getTime();
+  const tb = new Date(b.metadata?.creationTimestamp ?? 0).getTime();
+  if (ta !== tb) return ta - tb;
+  const ka = objectKey(a);
+  const kb = objectKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** The Service's intent, when decide() finds no error in it. */
+function validIntent(service: V1Service): { intent?: LoadBalancerIntent } {
+  const { intent, problems } = decide(service);
+  return problems.some((p) => p.severity === 'error') ? {} : { intent };
 }
 
 function refOf(service: V1Service): ServiceRef {

@@ -10,12 +10,19 @@ export const SLUICE = {
   tlsCertificate: 'sluice.dev/tls-certificate',
   tlsPolicy: 'sluice.dev/tls-policy',
   sourceRanges: 'sluice.dev/source-ranges',
+  sharingKey: 'sluice.dev/sharing-key',
+  sharingCrossNamespace: 'sluice.dev/sharing-cross-namespace',
 } as const;
 
 export const METALLB = {
   loadBalancerIPs: 'metallb.io/loadBalancerIPs',
   addressPool: 'metallb.io/address-pool',
+  allowSharedIP: 'metallb.io/allow-shared-ip',
 } as const;
+
+/** MetalLB's old prefix: still read, with a DeprecatedAnnotation warning, as MetalLB does. */
+export const METALLB_DEPRECATED_PREFIX = 'metallb.universe.tf/';
+export const METALLB_PREFIX = 'metallb.io/';
 
 /** The upstream annotation that predates spec.loadBalancerSourceRanges. */
 export const SOURCE_RANGES_LEGACY = 'service.beta.kubernetes.io/load-balancer-source-ranges';

@@ -2,12 +2,28 @@
 // Every value a user can get wrong is checked here and becomes a Problem naming the field.
 import type { V1Service } from '@kubernetes/client-node';
 import ipaddr from 'ipaddr.js';
-import { METALLB, parseBoolean, SLUICE, SOURCE_RANGES_LEGACY, splitList } from './annotations.ts';
-import type { Decision, IPFamily, PortIntent, Problem, Protocol } from './types.ts';
+import {
+  METALLB,
+  METALLB_DEPRECATED_PREFIX,
+  METALLB_PREFIX,
+  parseBoolean,
+  SLUICE,
+  SOURCE_RANGES_LEGACY,
+  splitList,
+} from './annotations.ts';
+import type {
+  Decision,
+  IPFamily,
+  IPFamilyPolicy,
+  PortIntent,
+  Problem,
+  Protocol,
+  SharingIntent,
+} from './types.ts';
 
 export function decide(service: V1Service): Decision {
   const problems: Problem[] = [];
-  const annotations = service.metadata?.annotations ?? {};
+  const annotations = withDeprecatedMetalLB(service.metadata?.annotations ?? {}, problems);
   const spec = service.spec ?? {};
 
   const ports: PortIntent[] = (spec.ports ?? []).map((p) => ({
@@ -20,7 +36,8 @@ export function decide(service: V1Service): Decision {
     problems.push(error('InvalidSpec', 'spec.ports', 'a LoadBalancer Service needs at least one port'));
   }
 
-  const requestedAddresses = requestedAddressesOf(service, problems);
+  const requested = requestedAddressesOf(annotations, spec.loadBalancerIP, problems);
+  const requestedAddresses = requested.addresses;
   const requestedPool = agreeingValue(
     [
       [SLUICE.pool, annotations[SLUICE.pool]?.trim()],
@@ -33,10 +50,13 @@ export function decide(service: V1Service): Decision {
   const proxyProtocol = booleanAnnotation(annotations, SLUICE.proxyProtocol, problems);
   applyTls(annotations, ports, problems);
 
-  const families = (spec.ipFamilies ?? []).filter((f): f is IPFamily => f === 'IPv4' || f === 'IPv6');
-  const requestedFamilies = [...new Set(requestedAddresses.map(familyOf))];
-  const ipFamilies: IPFamily[] =
-    requestedFamilies.length > 0 ? requestedFamilies : families.length > 0 ? [families[0]!] : ['IPv4'];
+  const trafficPolicy = spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
+  const ipFamilyPolicy: IPFamilyPolicy =
+    spec.ipFamilyPolicy === 'PreferDualStack' || spec.ipFamilyPolicy === 'RequireDualStack'
+      ? spec.ipFamilyPolicy
+      : 'SingleStack';
+  const ipFamilies = familiesOf(spec.ipFamilies ?? [], ipFamilyPolicy, requested, problems);
+  const sharing = sharingOf(annotations, trafficPolicy, spec.selector ?? {}, problems);
 
   return {
     intent: {
@@ -49,16 +69,141 @@ export function decide(service: V1Service): Decision {
       internal,
       ports,
       proxyProtocol,
-      trafficPolicy: spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
+      trafficPolicy,
       ...(spec.healthCheckNodePort ? { healthCheckNodePort: spec.healthCheckNodePort } : {}),
       ...sourceRangesOf(service, problems),
       requestedAddresses,
       ipFamilies,
+      ipFamilyPolicy,
       ...(requestedPool ? { requestedPool } : {}),
+      ...(sharing ? { sharing } : {}),
+      labels: { ...(service.metadata?.labels ?? {}) },
       sessionAffinity: spec.sessionAffinity === 'ClientIP' ? 'ClientIP' : 'None',
     },
     problems,
   };
+}
+
+/**
+ * MetalLB's keys under the old metallb.universe.tf/ prefix are read as their metallb.io/ twins, with a
+ * warning (as MetalLB does). Both set and different is a conflict; the new key's value is used.
+ */
+function withDeprecatedMetalLB(
+  annotations: Record<string, string>,
+  problems: Problem[],
+): Record<string, string> {
+  const result = { ...annotations };
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!key.startsWith(METALLB_DEPRECATED_PREFIX)) continue;
+    const current = METALLB_PREFIX + key.slice(METALLB_DEPRECATED_PREFIX.length);
+    const existing = annotations[current];
+    if (existing !== undefined && existing.trim() !== value.trim()) {
+      problems.push(
+        error(
+          'ConflictingAnnotations',
+          `${key},${current}`,
+          `these disagree: ${key}="${value}", ${current}="${existing}"`,
+        ),
+      );
+      continue;
+    }
+    problems.push({
+      reason: 'DeprecatedAnnotation',
+      field: key,
+      severity: 'warning',
+      message: `deprecated: use ${current}`,
+    });
+    result[current] = value;
+  }
+  return result;
+}
+
+/**
+ * The families to serve, in spec.ipFamilies order (the apiserver fills it in from ipFamilyPolicy; a manifest
+ * read offline may lack it, and then the requested addresses, or IPv4, decide). A requested address of a family
+ * the Service does not have is an error: kube-proxy would not route it.
+ */
+function familiesOf(
+  specFamilies: string[],
+  policy: IPFamilyPolicy,
+  requested: { addresses: string[]; field?: string },
+  problems: Problem[],
+): IPFamily[] {
+  const given = [...new Set(specFamilies.filter((f): f is IPFamily => f === 'IPv4' || f === 'IPv6'))];
+  const requestedFamilies = [...new Set(requested.addresses.map(familyOf))];
+  let families: IPFamily[] =
+    given.length > 0 ? given : requestedFamilies.length > 0 ? requestedFamilies : ['IPv4'];
+  if (policy === 'SingleStack') families = families.slice(0, 1);
+  const missing = requestedFamilies.filter((f) => !families.includes(f));
+  if (missing.length > 0) {
+    problems.push(
+      error(
+        'InvalidAnnotation',
+        requested.field ?? 'spec.loadBalancerIP',
+        `an ${missing.join(' and ')} address is requested, but the Service serves ${families.join(' and ')} ` +
+          `(spec.ipFamilies, spec.ipFamilyPolicy ${policy}); ` +
+          'request addresses of its families, or make it dual-stack with spec.ipFamilyPolicy: PreferDualStack',
+      ),
+    );
+  }
+  return families;
+}
+
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function sharingOf(
+  annotations: Record<string, string>,
+  trafficPolicy: 'Cluster' | 'Local',
+  selector: Record<string, string>,
+  problems: Problem[],
+): SharingIntent | undefined {
+  const key = agreeingValue(
+    [
+      [SLUICE.sharingKey, annotations[SLUICE.sharingKey]?.trim()],
+      [METALLB.allowSharedIP, annotations[METALLB.allowSharedIP]?.trim()],
+    ],
+    problems,
+  );
+  const crossRaw = annotations[SLUICE.sharingCrossNamespace];
+  const crossNamespace = splitList(crossRaw ?? '');
+  for (const namespace of crossNamespace) {
+    if (namespace !== '*' && !NAMESPACE_NAME.test(namespace)) {
+      problems.push(
+        error(
+          'InvalidAnnotation',
+          SLUICE.sharingCrossNamespace,
+          `"${namespace}" is not a namespace name (or "*" for any namespace)`,
+        ),
+      );
+    }
+  }
+  if (key === undefined) {
+    if (crossNamespace.length > 0) {
+      problems.push(
+        error(
+          'InvalidAnnotation',
+          SLUICE.sharingCrossNamespace,
+          `needs a sharing key (${SLUICE.sharingKey} or ${METALLB.allowSharedIP})`,
+        ),
+      );
+    }
+    return undefined;
+  }
+  return {
+    key,
+    crossNamespace,
+    // Local Services keep traffic on the nodes of their own endpoints: only Services with the same
+    // backends may share an address (MetalLB's rule).
+    backendKey: trafficPolicy === 'Local' ? selectorText(selector) : '',
+  };
+}
+
+/** Canonical text of a map selector: sorted key=value pairs. */
+function selectorText(selector: Record<string, string>): string {
+  return Object.keys(selector)
+    .sort()
+    .map((k) => `${k}=${selector[k]}`)
+    .join(',');
 }
 
 function error(reason: Problem['reason'], field: string, message: string): Problem {
@@ -97,12 +242,15 @@ function agreeingValue(
   return first[1];
 }
 
-function requestedAddressesOf(service: V1Service, problems: Problem[]): string[] {
-  const annotations = service.metadata?.annotations ?? {};
+function requestedAddressesOf(
+  annotations: Record<string, string>,
+  loadBalancerIP: string | undefined,
+  problems: Problem[],
+): { addresses: string[]; field?: string } {
   const sources: Array<[string, string | undefined]> = [
     [SLUICE.addresses, annotations[SLUICE.addresses]],
     [METALLB.loadBalancerIPs, annotations[METALLB.loadBalancerIPs]],
-    ['spec.loadBalancerIP', service.spec?.loadBalancerIP],
+    ['spec.loadBalancerIP', loadBalancerIP],
   ];
   const parsed: Array<[string, string]> = [];
   let invalid = false;
@@ -118,7 +266,7 @@ function requestedAddressesOf(service: V1Service, problems: Problem[]): string[]
     }
     parsed.push([key, canonical.join(',')]);
   }
-  if (invalid) return [];
+  if (invalid) return { addresses: [] };
   // Sources agree when they name the same set of addresses, in whatever order; the first
   // source's order is kept (it decides the order of ipFamilies).
   const given = parsed.filter(([, value]) => value !== '');
@@ -127,7 +275,7 @@ function requestedAddressesOf(service: V1Service, problems: Problem[]): string[]
     given.map(([key, value]) => [key, sorted(value)]),
     problems,
   );
-  if (agreed === undefined) return [];
+  if (agreed === undefined) return { addresses: [] };
   const addresses = splitList(given[0]![1]);
   const byFamily = new Map<IPFamily, string[]>();
   for (const a of addresses) byFamily.set(familyOf(a), [...(byFamily.get(familyOf(a)) ?? []), a]);
@@ -141,10 +289,10 @@ function requestedAddressesOf(service: V1Service, problems: Problem[]): string[]
           `at most one ${family} address may be requested, got ${list.join(', ')}`,
         ),
       );
-      return [];
+      return { addresses: [] };
     }
   }
-  return addresses;
+  return addresses.length > 0 ? { addresses, field: given[0]![0] } : { addresses };
 }
 
 function booleanAnnotation(annotations: Record<string, string>, key: string, problems: Problem[]): boolean {

@@ -30,15 +30,37 @@ export interface LoadBalancerIntent {
   sourceRangesField?: string;
   /** Exact addresses the user asked for, canonical form. */
   requestedAddresses: string[];
-  /** Families to serve, in the Service's order. */
+  /** Families to serve, in the Service's order (one for SingleStack). */
   ipFamilies: IPFamily[];
+  /** spec.ipFamilyPolicy: whether a second family is wanted, and whether it is required. */
+  ipFamilyPolicy: IPFamilyPolicy;
   /** A named address pool (bare metal). */
   requestedPool?: string;
+  /** Address sharing (bare metal): present when the Service carries a sharing key. */
+  sharing?: SharingIntent;
+  /** The Service's labels (pool serviceSelectors). */
+  labels: Record<string, string>;
   sessionAffinity: 'None' | 'ClientIP';
 }
 
+export type IPFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
+
+/** MetalLB's sharing rules: same key, no protocol+port overlap, same backends for Local. */
+export interface SharingIntent {
+  key: string;
+  /** Namespaces this Service agrees to share an address with besides its own; '*' for any. */
+  crossNamespace: string[];
+  /** '' for externalTrafficPolicy Cluster; the canonical selector text for Local. */
+  backendKey: string;
+}
+
 /** Machine-readable reasons, used as Event reason and Service condition reason. */
-export type ProblemReason = 'InvalidAnnotation' | 'ConflictingAnnotations' | 'InvalidSpec' | 'Unsupported';
+export type ProblemReason =
+  | 'InvalidAnnotation'
+  | 'ConflictingAnnotations'
+  | 'InvalidSpec'
+  | 'Unsupported'
+  | 'DeprecatedAnnotation';
 
 export interface Problem {
   reason: ProblemReason;

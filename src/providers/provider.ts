@@ -21,12 +21,17 @@ export interface Ingress {
 }
 
 export type ApplyResult =
-  /** `changed`: what was done, for Events; `released`: addresses given up (others may want them). */
+  /**
+   * `changed`: what was done, for Events; `released`: addresses given up (others may want them);
+   * `notices`: what the user should know while the load balancer works (Warning Events, and the
+   * ready condition's reason).
+   */
   | {
       kind: 'ready';
       ingress: Ingress[];
       changed: Array<{ reason: string; message: string }>;
       released: string[];
+      notices?: Array<{ reason: string; message: string }>;
     }
   | { kind: 'pending'; message: string; retryAfterMs: number }
   /** A problem the user (or the platform team) must fix; `reason` is machine-readable. */
@@ -41,15 +46,40 @@ export interface ExistingLoadBalancer {
   service: ServiceRef;
   key: string;
   addresses: string[];
+  /** What the Service asks for now (e.g. its sharing key), when it has no errors. */
+  intent?: LoadBalancerIntent;
 }
 
-/** A cluster-scoped custom resource the provider needs to see (e.g. address pools). */
+/** The parts of a watched object a provider reads. */
+export interface WatchedObject {
+  metadata?: {
+    name?: string;
+    labels?: Record<string, string>;
+    generation?: number;
+    creationTimestamp?: Date | string;
+  };
+  spec?: unknown;
+  status?: unknown;
+}
+
+/** A cluster-scoped resource the provider needs to see (e.g. address pools, namespaces). */
 export interface WatchedResource {
+  /** '' for the core API (e.g. namespaces). */
   group: string;
   version: string;
   plural: string;
-  /** Called with the full current set after every change; returns problems to report per object. */
-  onChange: (objects: ReadonlyArray<{ metadata?: { name?: string }; spec?: unknown }>) => ResourceProblem[];
+  /**
+   * Called with the full current set after a change that matters: an object added or deleted,
+   * its spec (generation) or labels changed; not its status. Returns problems to log per object.
+   */
+  onChange: (objects: ReadonlyArray<WatchedObject>) => ResourceProblem[];
+  /** Which Services a change re-evaluates: those still waiting for an address, or all. */
+  wakes: 'waiting' | 'all';
+  /**
+   * For resources whose status the provider reports (pools): the status the object should show
+   * now, or undefined to leave it. Written (status subresource) only when it differs.
+   */
+  status?: (object: WatchedObject) => Record<string, unknown> | undefined;
 }
 
 export interface ResourceProblem {

@@ -153,7 +153,8 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       `--service-account-signing-key-file=${pki.saPrivateKey}`,
       `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
       `--api-audiences=${SERVICE_ACCOUNT_ISSUER}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
+      // Dual-stack, so that PreferDualStack/RequireDualStack Services get both families.
+      '--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112',
       '--allow-privileged=true',
       // No controller-manager, so no default ServiceAccount for the admission plugin to insist on.
       '--disable-admission-plugins=ServiceAccount',

@@ -30,6 +30,8 @@ function intent(overrides: Partial<LoadBalancerIntent> = {}): LoadBalancerIntent
     sourceRanges: [],
     requestedAddresses: [],
     ipFamilies: ['IPv4'],
+    ipFamilyPolicy: 'SingleStack',
+    labels: {},
     sessionAffinity: 'None',
     ...overrides,
   };

@@ -59,6 +59,8 @@ describe('decide: a plain Service', () => {
       sourceRanges: [],
       requestedAddresses: [],
       ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      labels: {},
       sessionAffinity: 'None',
     });
   });
@@ -116,6 +118,7 @@ describe('decide: requested addresses', () => {
     {
       name: 'whitespace around list items',
       annotations: { [SLUICE.addresses]: ' 192.0.2.10 , 2001:db8::10 ' },
+      spec: { ipFamilyPolicy: 'PreferDualStack' },
       want: ['192.0.2.10', '2001:db8::10'],
     },
     {
@@ -140,6 +143,7 @@ describe('decide: requested addresses', () => {
         [SLUICE.addresses]: '2001:db8::1,192.0.2.10',
         [METALLB.loadBalancerIPs]: '192.0.2.10,2001:db8::1',
       },
+      spec: { ipFamilyPolicy: 'RequireDualStack' },
       want: ['2001:db8::1', '192.0.2.10'],
     },
     { name: 'blank annotation ignored', annotations: { [SLUICE.addresses]: '  ' }, want: [] },
@@ -253,36 +257,146 @@ describe('decide: requested addresses', () => {
   });
 
   const families: Array<[string, string, V1ServiceSpec, string[]]> = [
-    ['IPv4 then IPv6', '192.0.2.1,2001:db8::1', {}, ['IPv4', 'IPv6']],
-    ['IPv6 then IPv4', '2001:db8::1, 192.0.2.1', { ipFamilies: ['IPv4'] }, ['IPv6', 'IPv4']],
-    ['IPv6 only, overriding spec.ipFamilies', '2001:db8::1', { ipFamilies: ['IPv4', 'IPv6'] }, ['IPv6']],
+    ['one IPv4 on a SingleStack Service', '192.0.2.1', { ipFamilies: ['IPv4'] }, ['IPv4']],
+    ['no spec.ipFamilies: the request decides', '2001:db8::1', {}, ['IPv6']],
+    [
+      'dual-stack request on PreferDualStack keeps spec order',
+      '2001:db8::1, 192.0.2.1',
+      { ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' },
+      ['IPv4', 'IPv6'],
+    ],
+    [
+      'one family requested on a dual-stack Service: both served',
+      '2001:db8::1',
+      { ipFamilies: ['IPv6', 'IPv4'], ipFamilyPolicy: 'RequireDualStack' },
+      ['IPv6', 'IPv4'],
+    ],
   ];
   for (const [name, value, spec, want] of families) {
-    it(`ipFamilies follow requested addresses: ${name}`, () => {
+    it(`ipFamilies with requested addresses: ${name}`, () => {
       const { intent, problems } = decideWith({ [SLUICE.addresses]: value }, spec);
       assert.deepEqual(problems, []);
       assert.deepEqual(intent.ipFamilies, want);
     });
   }
-});
 
-describe('decide: ipFamilies without requested addresses', () => {
-  const cases: Array<[V1ServiceSpec['ipFamilies'], string[]]> = [
-    [undefined, ['IPv4']],
-    [[], ['IPv4']],
-    [['IPv6'], ['IPv6']],
-    [['IPv6', 'IPv4'], ['IPv6']],
-    [['IPv4', 'IPv6'], ['IPv4']],
-    [['Bogus', 'IPv6'], ['IPv6']],
+  const mismatches: Array<[string, string, V1ServiceSpec, string]> = [
+    ['IPv6 on an IPv4 SingleStack Service', '2001:db8::1', { ipFamilies: ['IPv4'] }, 'IPv6'],
+    ['both families on a SingleStack Service', '192.0.2.1,2001:db8::1', {}, 'IPv6'],
+    ['IPv4 on an IPv6 Service', '192.0.2.1', { ipFamilies: ['IPv6'], ipFamilyPolicy: 'SingleStack' }, 'IPv4'],
   ];
-  for (const [given, want] of cases) {
-    it(`spec.ipFamilies ${JSON.stringify(given)} → ${JSON.stringify(want)}`, () => {
-      assert.deepEqual(
-        decideWith({}, given === undefined ? {} : { ipFamilies: given }).intent.ipFamilies,
-        want,
-      );
+  for (const [name, value, spec, family] of mismatches) {
+    it(`a requested family the Service does not serve is an error: ${name}`, () => {
+      const { problems } = decideWith({ [METALLB.loadBalancerIPs]: value }, spec);
+      assertOneProblem(problems, { reason: 'InvalidAnnotation', field: METALLB.loadBalancerIPs }, [
+        `an ${family} address is requested`,
+        'PreferDualStack',
+      ]);
     });
   }
+});
+
+describe('decide: ipFamilies and ipFamilyPolicy without requested addresses', () => {
+  const cases: Array<[V1ServiceSpec, string[], string]> = [
+    [{}, ['IPv4'], 'SingleStack'],
+    [{ ipFamilies: [] }, ['IPv4'], 'SingleStack'],
+    [{ ipFamilies: ['IPv6'] }, ['IPv6'], 'SingleStack'],
+    [{ ipFamilies: ['IPv6', 'IPv4'] }, ['IPv6'], 'SingleStack'],
+    [{ ipFamilies: ['Bogus', 'IPv6'] }, ['IPv6'], 'SingleStack'],
+    [
+      { ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' },
+      ['IPv4', 'IPv6'],
+      'PreferDualStack',
+    ],
+    [
+      { ipFamilies: ['IPv6', 'IPv4'], ipFamilyPolicy: 'RequireDualStack' },
+      ['IPv6', 'IPv4'],
+      'RequireDualStack',
+    ],
+    // A single-stack cluster gives a PreferDualStack Service one family.
+    [{ ipFamilies: ['IPv4'], ipFamilyPolicy: 'PreferDualStack' }, ['IPv4'], 'PreferDualStack'],
+    [{ ipFamilies: ['IPv4', 'IPv4'], ipFamilyPolicy: 'PreferDualStack' }, ['IPv4'], 'PreferDualStack'],
+  ];
+  for (const [given, want, policy] of cases) {
+    it(`spec ${JSON.stringify(given)} → ${JSON.stringify(want)} ${policy}`, () => {
+      const { intent, problems } = decideWith({}, given);
+      assert.deepEqual(problems, []);
+      assert.deepEqual(intent.ipFamilies, want);
+      assert.equal(intent.ipFamilyPolicy, policy);
+    });
+  }
+});
+
+describe('decide: address sharing', () => {
+  it('no key: no sharing', () => {
+    assert.equal(decideWith().intent.sharing, undefined);
+  });
+  it("MetalLB's key, Cluster traffic: empty backend key", () => {
+    const { intent, problems } = decideWith({ [METALLB.allowSharedIP]: ' dns ' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(intent.sharing, { key: 'dns', crossNamespace: [], backendKey: '' });
+  });
+  it('Local traffic: the backend key is the canonical selector', () => {
+    const { intent } = decideWith(
+      { [SLUICE.sharingKey]: 'dns', [SLUICE.sharingCrossNamespace]: 'infra, *' },
+      { externalTrafficPolicy: 'Local', selector: { b: '2', a: '1' } },
+    );
+    assert.deepEqual(intent.sharing, { key: 'dns', crossNamespace: ['infra', '*'], backendKey: 'a=1,b=2' });
+  });
+  it('both keys must agree', () => {
+    const { intent, problems } = decideWith({ [SLUICE.sharingKey]: 'a', [METALLB.allowSharedIP]: 'b' });
+    assert.equal(intent.sharing, undefined);
+    assertOneProblem(
+      problems,
+      { reason: 'ConflictingAnnotations', field: `${SLUICE.sharingKey},${METALLB.allowSharedIP}` },
+      ['"a"', '"b"'],
+    );
+  });
+  it('cross-namespace without a key is an error', () => {
+    const { problems } = decideWith({ [SLUICE.sharingCrossNamespace]: 'infra' });
+    assertOneProblem(problems, { reason: 'InvalidAnnotation', field: SLUICE.sharingCrossNamespace }, [
+      'needs a sharing key',
+    ]);
+  });
+  it('a bad namespace name is an error', () => {
+    const { problems } = decideWith({ [SLUICE.sharingKey]: 'k', [SLUICE.sharingCrossNamespace]: 'Bad_NS' });
+    assertOneProblem(problems, { reason: 'InvalidAnnotation', field: SLUICE.sharingCrossNamespace }, [
+      '"Bad_NS"',
+    ]);
+  });
+});
+
+describe('decide: MetalLB annotations under the deprecated metallb.universe.tf/ prefix', () => {
+  it('are read, with a warning naming the new key', () => {
+    const { intent, problems } = decideWith({
+      'metallb.universe.tf/loadBalancerIPs': '192.0.2.9',
+      'metallb.universe.tf/address-pool': 'edge',
+      'metallb.universe.tf/allow-shared-ip': 'k',
+    });
+    assert.deepEqual(intent.requestedAddresses, ['192.0.2.9']);
+    assert.equal(intent.requestedPool, 'edge');
+    assert.equal(intent.sharing?.key, 'k');
+    assert.deepEqual(
+      problems.map((p) => [p.reason, p.field, p.severity]),
+      [
+        ['DeprecatedAnnotation', 'metallb.universe.tf/loadBalancerIPs', 'warning'],
+        ['DeprecatedAnnotation', 'metallb.universe.tf/address-pool', 'warning'],
+        ['DeprecatedAnnotation', 'metallb.universe.tf/allow-shared-ip', 'warning'],
+      ],
+    );
+    assert.ok(problems[0]!.message.includes('metallb.io/loadBalancerIPs'));
+  });
+  it('disagreeing with the new key is a conflict', () => {
+    const { problems } = decideWith({
+      'metallb.universe.tf/address-pool': 'a',
+      [METALLB.addressPool]: 'b',
+    });
+    assertOneProblem(
+      problems,
+      { reason: 'ConflictingAnnotations', field: `metallb.universe.tf/address-pool,${METALLB.addressPool}` },
+      ['"a"', '"b"'],
+    );
+  });
 });
 
 describe('decide: pool', () => {
