@@ -64,7 +64,12 @@ async function createNamespace(name: string, labels: Record<string, string> = {}
 async function pool(name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}) {
   const full = `${PREFIX}-${name}`;
   pools.add(full);
-  await apply({ apiVersion: 'sluice.dev/v1alpha1', kind: 'AddressPool', metadata: { name: full, labels }, spec });
+  await apply({
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'AddressPool',
+    metadata: { name: full, labels },
+    spec,
+  });
   return full;
 }
 
@@ -115,17 +120,17 @@ async function waitForIngress(namespace: string, name: string, want: string[]): 
 
 async function waitForEvent(namespace: string, name: string, reason: string, mentions = ''): Promise<string> {
   let found: string | undefined;
+  let seen: Array<[string | undefined, string | undefined]> = [];
   await waitFor(
     async () => {
       const events = await eventsFor(api, namespace, name);
+      seen = events.map((e) => [e.reason, e.note]);
       found = events.find((e) => e.reason === reason && (e.note ?? '').includes(mentions))?.note;
       return found !== undefined;
     },
     20_000,
-    async () =>
-      `${namespace}/${name}: no ${reason} event mentioning "${mentions}"; events: ${JSON.stringify(
-        (await eventsFor(api, namespace, name).catch(() => [])).map((e) => [e.reason, e.note]),
-      )}`,
+    () =>
+      `${namespace}/${name}: no ${reason} event mentioning "${mentions}"; events: ${JSON.stringify(seen)}`,
   );
   return found!;
 }
@@ -152,7 +157,8 @@ before(async () => {
 
 after(async () => {
   await sluice?.stop();
-  for (const ns of namespaces) await kubectl(cluster, ['delete', 'namespace', ns, '--wait=false']).catch(() => '');
+  for (const ns of namespaces)
+    await kubectl(cluster, ['delete', 'namespace', ns, '--wait=false']).catch(() => '');
   if (pools.size > 0) await deletePools(...pools).catch(() => undefined);
 });
 
@@ -218,7 +224,10 @@ describe('MetalLB manifests work unchanged', () => {
   test('sharing across namespaces needs both sides to opt in', async () => {
     const a = await createNamespace('share-a');
     const b = await createNamespace('share-b');
-    const p = await pool('cross', { addresses: ['198.51.100.32/28'], serviceAllocation: { namespaces: [a, b] } });
+    const p = await pool('cross', {
+      addresses: ['198.51.100.32/28'],
+      serviceAllocation: { namespaces: [a, b] },
+    });
     const annotations = { 'sluice.dev/sharing-key': 'edge' };
     await service(a, 'http', { annotations, ports: [{ port: 80 }] });
     const ip = await waitForAddress(api.core, a, 'http');
@@ -269,7 +278,10 @@ describe('dual-stack', () => {
 
   test('RequireDualStack without an IPv6 pool fails with FamilyUnavailable and gets nothing', async () => {
     const ns = await createNamespace('require');
-    const p = await pool('v4only', { addresses: ['203.0.113.24/30'], serviceAllocation: { namespaces: [ns] } });
+    const p = await pool('v4only', {
+      addresses: ['203.0.113.24/30'],
+      serviceAllocation: { namespaces: [ns] },
+    });
     await service(ns, 'needs-both', { spec: { ipFamilyPolicy: 'RequireDualStack' } });
     const failed = await waitForReason(ns, 'needs-both', 'FamilyUnavailable', 'False');
     assert.match(failed.message ?? '', /IPv6/);
@@ -321,7 +333,11 @@ describe('pool options', () => {
     await service(gold, 'public', { labels: { expose: 'public' } });
     assert.equal(await waitForAddress(api.core, gold, 'public'), '203.0.113.76', 'priority 10 first');
     await service(gold, 'private');
-    assert.equal(await waitForAddress(api.core, gold, 'private'), '203.0.113.72', 'selector excludes gold-high');
+    assert.equal(
+      await waitForAddress(api.core, gold, 'private'),
+      '203.0.113.72',
+      'selector excludes gold-high',
+    );
     await service(plain, 'public', { labels: { expose: 'public' } });
     assert.equal(await waitForAddress(api.core, plain, 'public'), '203.0.113.64', 'namespace not gold');
 
@@ -341,7 +357,10 @@ describe('pool options', () => {
 
   test('disabled drains: Services keep their addresses, new ones get none from it', async () => {
     const ns = await createNamespace('drain');
-    const p = await pool('drain', { addresses: ['203.0.113.80/30'], serviceAllocation: { namespaces: [ns] } });
+    const p = await pool('drain', {
+      addresses: ['203.0.113.80/30'],
+      serviceAllocation: { namespaces: [ns] },
+    });
     await service(ns, 'before');
     assert.equal(await waitForAddress(api.core, ns, 'before'), '203.0.113.80');
     await pool('drain', {
@@ -377,7 +396,7 @@ describe('pool status, conflicts and shrinking', () => {
     );
     assert.equal(status.availableIPv4, 7);
     assert.equal(status.assignedIPv6, 0);
-    assert.equal(status.availableIPv6, 256);
+    assert.equal(status.availableIPv6, 255, 'the ::-address is never handed out, so not counted');
     const conditions = status.conditions as Array<{ type: string; status: string }>;
     assert.equal(conditions.find((c) => c.type === 'Ready')?.status, 'True');
     assert.equal(conditions.find((c) => c.type === 'Conflicting')?.status, 'False');
@@ -386,13 +405,15 @@ describe('pool status, conflicts and shrinking', () => {
       addresses: ['203.0.113.100/30'],
       serviceAllocation: { namespaces: [ns] },
     });
+    let newerStatus: Record<string, unknown> = {};
     await waitFor(
       async () => {
-        const c = ((await poolStatus(newer)).conditions ?? []) as Array<{ type: string; status: string }>;
+        newerStatus = await poolStatus(newer);
+        const c = (newerStatus.conditions ?? []) as Array<{ type: string; status: string }>;
         return c.find((x) => x.type === 'Conflicting')?.status === 'True';
       },
       20_000,
-      async () => JSON.stringify(await poolStatus(newer)),
+      () => JSON.stringify(newerStatus),
     );
     // The older pool keeps working and is not the one marked.
     const older = (await poolStatus(p)).conditions as Array<{ type: string; status: string }>;

@@ -3,9 +3,16 @@ import { describe, it } from 'node:test';
 import {
   type AddressRange,
   contains,
+  countCongruent,
+  countSkippable,
+  countUnpickable,
   type Family,
   formatAddress,
   formatRange,
+  isBuggyIPv4,
+  isSkippable,
+  isSubnetRouterAnycast,
+  nextUnskippable,
   overlaps,
   parseAddress,
   parsePoolEntry,
@@ -263,5 +270,85 @@ describe('range helpers', () => {
     assert.equal(formatRange(r('10.0.0.1', '10.0.0.1')), '10.0.0.1');
     assert.equal(formatRange(r('10.0.0.1', '10.0.0.9')), '10.0.0.1-10.0.0.9');
     assert.equal(formatRange(r('fd00::1', 'fd00::9')), 'fd00::1-fd00::9');
+  });
+});
+
+describe('addresses automatic picking skips', () => {
+  const parsed = (text: string): { family: Family; value: bigint } => {
+    const p = parseAddress(text);
+    if ('error' in p) throw new Error(p.error);
+    return p;
+  };
+  const cases: { address: string; buggy: boolean; anycast: boolean; next: string }[] = [
+    { address: '10.0.0.0', buggy: true, anycast: false, next: '10.0.0.1' },
+    { address: '10.0.0.255', buggy: true, anycast: false, next: '10.0.1.1' },
+    { address: '10.0.0.1', buggy: false, anycast: false, next: '10.0.0.1' },
+    { address: '10.0.0.254', buggy: false, anycast: false, next: '10.0.0.254' },
+    { address: '0.0.0.0', buggy: true, anycast: false, next: '0.0.0.1' },
+    { address: 'fd00:1::', buggy: false, anycast: true, next: 'fd00:1::1' },
+    { address: 'fd00:1::1', buggy: false, anycast: false, next: 'fd00:1::1' },
+    { address: 'fd00:1::ff', buggy: false, anycast: false, next: 'fd00:1::ff' },
+    { address: 'fd00:1:0:0:1::', buggy: false, anycast: false, next: 'fd00:1:0:0:1::' },
+    { address: '::', buggy: false, anycast: true, next: '::1' },
+    { address: '::ffff:10.0.0.0', buggy: false, anycast: false, next: '::ffff:a00:0' },
+  ];
+  for (const c of cases) {
+    it(c.address, () => {
+      const { family, value } = parsed(c.address);
+      assert.equal(isBuggyIPv4(family, value), c.buggy);
+      assert.equal(isSubnetRouterAnycast(family, value), c.anycast);
+      assert.equal(isSkippable(family, value), c.buggy || c.anycast);
+      assert.equal(formatAddress(family, nextUnskippable(family, value)), c.next);
+    });
+  }
+
+  it('countCongruent matches counting one by one', () => {
+    for (let first = -3n; first < 20n; first++) {
+      for (let last = first - 1n; last < 30n; last++) {
+        for (const [residue, modulus] of [
+          [0n, 4n],
+          [3n, 4n],
+          [2n, 7n],
+        ] as const) {
+          let want = 0n;
+          for (let v = first; v <= last; v++)
+            if ((((v - residue) % modulus) + modulus) % modulus === 0n) want++;
+          assert.equal(
+            countCongruent(first, last, residue, modulus),
+            want,
+            `${first}..${last} ≡${residue} mod ${modulus}`,
+          );
+        }
+      }
+    }
+  });
+
+  it('countSkippable matches counting one by one, at family edges too', () => {
+    const windows: [Family, bigint, bigint][] = [
+      ['IPv4', 0n, 600n],
+      ['IPv4', (1n << 32n) - 600n, (1n << 32n) - 1n],
+      ['IPv6', 0n, 300n],
+      ['IPv6', (1n << 64n) - 150n, (1n << 64n) + 150n],
+      ['IPv6', (1n << 128n) - 200n, (1n << 128n) - 1n],
+    ];
+    for (const [family, low, high] of windows) {
+      for (let first = low; first <= high; first += 37n) {
+        for (let last = first - 1n; last <= high; last += 53n) {
+          let want = 0n;
+          for (let v = first; v <= last; v++) if (isSkippable(family, v)) want++;
+          assert.equal(countSkippable(family, first, last), want, `${family} ${first}..${last}`);
+        }
+      }
+    }
+  });
+
+  it('countSkippable on huge ranges', () => {
+    assert.equal(countSkippable('IPv4', 0n, (1n << 32n) - 1n), 2n * (1n << 24n));
+    assert.equal(countSkippable('IPv6', 0n, (1n << 128n) - 1n), 1n << 64n);
+    const huge6: AddressRange = { family: 'IPv6', first: 0n, last: (1n << 80n) - 1n };
+    assert.equal(countUnpickable(huge6, false), 1n << 16n, 'IPv6 always skips');
+    const two24s: AddressRange = { family: 'IPv4', first: v4('10.0.0.0'), last: v4('10.0.1.255') };
+    assert.equal(countUnpickable(two24s, false), 0n);
+    assert.equal(countUnpickable(two24s, true), 4n);
   });
 });

@@ -181,3 +181,70 @@ export function contains(r: AddressRange, family: Family, value: bigint): boolea
 export function overlaps(a: AddressRange, b: AddressRange): boolean {
   return a.family === b.family && a.first <= b.last && b.first <= a.last;
 }
+
+const LOW_64_BITS = (1n << 64n) - 1n;
+
+/**
+ * True for an IPv6 address whose interface identifier (low 64 bits) is all zero, e.g. `fd00:1::`: the
+ * subnet-router anycast address of its /64 (RFC 4291 2.6.1). Routers answer it themselves, so it must never be
+ * handed out automatically (MetalLB does, bug #2723).
+ */
+export function isSubnetRouterAnycast(family: Family, value: bigint): boolean {
+  return family === 'IPv6' && (value & LOW_64_BITS) === 0n;
+}
+
+/** True for an IPv4 address ending in .0 or .255, which some clients and routers drop ("buggy IPs"). */
+export function isBuggyIPv4(family: Family, value: bigint): boolean {
+  if (family !== 'IPv4') return false;
+  const lastOctet = value & 0xffn;
+  return lastOctet === 0n || lastOctet === 255n;
+}
+
+/** Floor division for bigints (bigint `/` truncates towards zero). */
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+/** How many v with first <= v <= last satisfy v ≡ residue (mod modulus), in O(1). */
+export function countCongruent(first: bigint, last: bigint, residue: bigint, modulus: bigint): bigint {
+  if (last < first) return 0n;
+  return floorDiv(last - residue, modulus) - floorDiv(first - 1n - residue, modulus);
+}
+
+/**
+ * The addresses automatic picking may skip: buggy IPv4 (.0 and .255, skipped only with avoidBuggyIPs) and
+ * IPv6 subnet-router anycast (always skipped).
+ */
+export function isSkippable(family: Family, value: bigint): boolean {
+  return isBuggyIPv4(family, value) || isSubnetRouterAnycast(family, value);
+}
+
+/** How many skippable addresses lie in [first, last], in O(1). */
+export function countSkippable(family: Family, first: bigint, last: bigint): bigint {
+  if (last < first) return 0n;
+  // Hot in the lowest-free search: shifts for IPv6 (>> floors, also for -1), doubles for IPv4 (exact below 2^53).
+  if (family === 'IPv6') return (last >> 64n) - ((first - 1n) >> 64n);
+  const a = Number(first);
+  const b = Number(last);
+  const zeros = Math.floor(b / 256) - Math.floor((a - 1) / 256);
+  const broadcasts = Math.floor((b - 255) / 256) - Math.floor((a - 256) / 256);
+  return BigInt(zeros + broadcasts);
+}
+
+/** The lowest address >= value that is not skippable (skippable addresses are at most two in a row). */
+export function nextUnskippable(family: Family, value: bigint): bigint {
+  if (family === 'IPv6') return isSubnetRouterAnycast(family, value) ? value + 1n : value;
+  const lastOctet = value & 0xffn;
+  return lastOctet === 255n ? value + 2n : lastOctet === 0n ? value + 1n : value;
+}
+
+/** Whether automatic picking skips the skippable addresses of this family: always for IPv6, for IPv4 on request. */
+export function skipsSkippable(family: Family, avoidBuggyIPs: boolean): boolean {
+  return family === 'IPv6' || avoidBuggyIPs;
+}
+
+/** How many addresses of the range automatic picking skips. */
+export function countUnpickable(r: AddressRange, avoidBuggyIPs: boolean): bigint {
+  return skipsSkippable(r.family, avoidBuggyIPs) ? countSkippable(r.family, r.first, r.last) : 0n;
+}

@@ -1,41 +1,82 @@
-// Pure address allocator for bare-metal AddressPools. No I/O: the provider feeds it the parsed pools and the
-// Services' requests, and persists the outcome in Service status (from which `restore` rebuilds it on start-up).
+// Pure address allocator for bare-metal AddressPools, with MetalLB's features (sharing, dual-stack,
+// serviceAllocation, priorities, avoidBuggyIPs) and stricter stability. No I/O: the provider feeds it the parsed
+// pools and the Services' facts and requests, and persists the outcome in Service status (from which `restore`
+// rebuilds it on start-up).
 //
 // Invariants:
-// - An address has at most one owner (a Service key `namespace/name`), checked in O(1) through a Map per family.
-// - An assigned address never moves by itself: changing the pools never releases or re-labels it away; only a
-//   changed request (`allocate`) or `release` frees it.
-// - A failed `allocate`/`restore` leaves the state unchanged.
+// - An address has a set of owners (Service keys `namespace/name`); more than one only when every pair may
+//   share it (sharing.ts). Ownership is checked in O(1), the lowest free address found in O(log T).
+// - An address a Service holds that still satisfies its request never changes: not on restart, not when pools
+//   are widened, added, reordered or re-prioritised, not when selectors change, not when another Service goes.
+//   Shrinking or deleting a pool keeps it too (with a notice), unless the pool that handed it out still exists,
+//   no longer contains it and says reallocateRemovedAddresses: true.
+// - A failed `allocate` leaves the state exactly as it was.
 
+import { AddressIndex } from './address-index.ts';
+import { type Family, formatAddress, parseAddress } from './address-range.ts';
 import {
-  type AddressRange,
-  contains,
-  FAMILIES,
-  type Family,
-  formatAddress,
-  formatRange,
-  overlaps,
-  parseAddress,
-  parsePoolEntry,
-  rangeSize,
-} from './address-range.ts';
+  isPickable,
+  lowestPickable,
+  notCandidateBecause,
+  type Pool,
+  PoolSet,
+  type PoolStatus,
+  poolContains,
+  poolRefusal,
+  statusOf,
+} from './pool-set.ts';
+import type { PoolSpec } from './pool-spec.ts';
+import { type ServiceFacts, type SharingRefusal, sharingRefusal } from './sharing.ts';
+
+export type { PoolStatus } from './pool-set.ts';
+export { findPoolOverlaps, type PoolSpec, parsePool, type ServiceAllocation } from './pool-spec.ts';
+export type { ServiceFacts, SharingFacts } from './sharing.ts';
 
 export const ALLOCATION_FAILURE_REASONS = [
+  'InvalidRequest',
   'InvalidAddress',
   'AddressOutsidePools',
   'AddressNotInPool',
   'AddressInUse',
+  'SharingConflict',
   'PoolNotFound',
+  'PoolNotAllowed',
+  'PoolDisabled',
+  'PoolConflicting',
+  'NoMatchingPool',
+  'FamilyUnavailable',
   'PoolExhausted',
-  'NoPoolForFamily',
 ] as const;
 
 export type AllocationFailureReason = (typeof ALLOCATION_FAILURE_REASONS)[number];
 
-export interface PoolSpec {
-  name: string;
-  ranges: AddressRange[];
-  autoAssign: boolean;
+export const NOTICE_REASONS = [
+  'AddressOutsidePools',
+  'PoolDisabled',
+  'PoolConflicting',
+  'FamilyUnavailable',
+  'AddressReallocated',
+] as const;
+
+/** Something the user should know while the Service still works (a Warning Event and the condition). */
+export type NoticeReason = (typeof NOTICE_REASONS)[number];
+
+export interface Notice {
+  reason: NoticeReason;
+  message: string;
+}
+
+export type IPFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
+
+export interface AllocationRequest {
+  service: ServiceFacts;
+  /** spec.ipFamilies order, 1 or 2 entries. */
+  families: Family[];
+  policy: IPFamilyPolicy;
+  /** Exact addresses requested, at most one per family. */
+  addresses?: string[];
+  /** A named pool (sluice.dev/pool, metallb.io/address-pool). */
+  pool?: string;
 }
 
 export interface Assignment {
@@ -43,161 +84,39 @@ export interface Assignment {
   value: bigint;
   /** Canonical text of `value` (formatAddress). */
   address: string;
-  /** A current pool containing the address, or undefined when no pool does (any more). */
+  /** The pool the address came from while it still contains it; undefined when no pool contains it. */
   pool: string | undefined;
 }
 
-export interface AllocationRequest {
-  family: Family;
-  /**
-   * Exact addresses requested. Every entry must parse; only those of `family` are considered, so a caller may
-   * pass a Service's whole list once per family. When none is of `family`, an address is picked from the pools.
-   */
-  addresses?: string[];
-  /** Requested pool name: the address is taken from (or, with `addresses`, must lie in) this pool. */
-  pool?: string;
-}
-
 export type AllocationFailure = { ok: false; reason: AllocationFailureReason; message: string };
-export type AllocationResult = { ok: true; addresses: Assignment[] } | AllocationFailure;
-export type RestoreResult = { ok: true } | AllocationFailure;
+export type AllocationResult = { ok: true; addresses: Assignment[]; notices: Notice[] } | AllocationFailure;
 
-export interface PoolUsage {
-  /** Assigned addresses inside the pool (an address inside several pools counts in each). */
-  assigned: number;
-  /** Distinct addresses in the pool. */
-  size: bigint;
-  free: bigint;
+/** What `restore` recorded (`addresses`: all the key holds now), and why some published address was not. */
+export type RestoreResult =
+  | { ok: true; addresses: Assignment[] }
+  | { ok: false; reason: 'AddressInUse' | 'InvalidAddress'; message: string; addresses: Assignment[] };
+
+/** One address a Service holds, and the pool that handed it out (or now contains it). */
+interface Held {
+  family: Family;
+  value: bigint;
+  origin: string | undefined;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
+interface ServiceRecord {
+  facts: ServiceFacts;
+  /** At most one per family. */
+  held: Held[];
 }
 
-/**
- * Reads an AddressPool spec. Invalid entries become problems and are left out; the pool is always returned,
- * possibly with no ranges. `autoAssign` defaults to true; a value that is not a boolean is a problem and the pool
- * is then treated as autoAssign: false (the cautious choice: it is only used when requested).
- */
-export function parsePool(
-  name: string,
-  spec: { addresses?: unknown; autoAssign?: unknown },
-): { pool: PoolSpec; problems: string[] } {
-  const problems: string[] = [];
-  const ranges: AddressRange[] = [];
-  const addresses: unknown = spec.addresses;
-  if (addresses === undefined || addresses === null) {
-    problems.push('spec.addresses is missing: the pool has no addresses');
-  } else if (!Array.isArray(addresses)) {
-    problems.push(`spec.addresses must be a list of strings, got ${describe(addresses)}`);
-  } else {
-    const entries: unknown[] = addresses;
-    entries.forEach((entry, index) => {
-      if (typeof entry !== 'string') {
-        problems.push(`spec.addresses[${index}] must be a string, got ${describe(entry)}`);
-        return;
-      }
-      const range = parsePoolEntry(entry);
-      if ('error' in range) problems.push(range.error);
-      else ranges.push(range);
-    });
-  }
-  let autoAssign = true;
-  if (typeof spec.autoAssign === 'boolean') {
-    autoAssign = spec.autoAssign;
-  } else if (spec.autoAssign !== undefined && spec.autoAssign !== null) {
-    problems.push(
-      `spec.autoAssign must be true or false, got ${describe(spec.autoAssign)}; the pool is used only when requested`,
-    );
-    autoAssign = false;
-  }
-  return { pool: { name, ranges, autoAssign }, problems };
-}
+/** What allocate decided for one family. */
+type Choice = { kind: 'keep'; held: Held } | { kind: 'take'; value: bigint; pool: string };
 
-/**
- * Human-readable descriptions of ranges shared by two different pools (pool names in order). Overlaps are not
- * fatal — an address still has one owner — but an address in two pools is counted in both and is labelled with
- * the first pool by name.
- */
-export function findPoolOverlaps(pools: readonly PoolSpec[]): string[] {
-  const found: string[] = [];
-  const sorted = [...pools].sort((a, b) => compareNames(a.name, b.name));
-  for (let i = 0; i < sorted.length; i++) {
-    for (let j = i + 1; j < sorted.length; j++) {
-      const a = sorted[i]!;
-      const b = sorted[j]!;
-      for (const ra of a.ranges) {
-        for (const rb of b.ranges) {
-          if (overlaps(ra, rb)) {
-            found.push(
-              `pools "${a.name}" and "${b.name}" overlap: ${formatRange(ra)} and ${formatRange(rb)}`,
-            );
-          }
-        }
-      }
-    }
-  }
-  return found;
-}
+/** Why a family got no address: a failure, or with PreferDualStack and another family served, a notice. */
+type Shortfall = { reason: AllocationFailureReason; message: string };
 
-function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function compareBigInt(a: bigint, b: bigint): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Index of the first element >= value in an ascending array (array length when none). */
-function lowerBound(sorted: readonly bigint[], value: bigint): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Sorted, coalesced (overlapping or adjacent ranges merged) ranges of one family. */
-function mergeRanges(ranges: readonly AddressRange[], family: Family): AddressRange[] {
-  const sorted = ranges.filter((r) => r.family === family).sort((a, b) => compareBigInt(a.first, b.first));
-  const merged: AddressRange[] = [];
-  for (const r of sorted) {
-    const last = merged[merged.length - 1];
-    if (last !== undefined && r.first <= last.last + 1n) {
-      if (r.last > last.last) last.last = r.last;
-    } else {
-      merged.push({ family, first: r.first, last: r.last });
-    }
-  }
-  return merged;
-}
-
-interface Pool {
-  spec: PoolSpec;
-  /** Per family: sorted, coalesced ranges, for lookup and lowest-free search. */
-  merged: Record<Family, AddressRange[]>;
-}
-
-function poolContains(pool: Pool, family: Family, value: bigint): boolean {
-  const ranges = pool.merged[family];
-  // Binary search the last range starting at or before value.
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ranges[mid]!.first <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  const candidate = ranges[lo - 1];
-  return candidate !== undefined && contains(candidate, family, value);
-}
+/** At most this many pools are listed in a message. */
+const LIST_LIMIT = 10;
 
 function fail(reason: AllocationFailureReason, message: string): AllocationFailure {
   return { ok: false, reason, message };
@@ -207,280 +126,549 @@ function quoteList(names: readonly string[]): string {
   return names.map((n) => `"${n}"`).join(', ');
 }
 
-/**
- * Tracks which Service holds which address and hands out free ones.
- *
- * Cost, with T addresses taken in a family: ownership checks are O(1); taking or freeing an address is
- * O(log T) search plus an O(T) array splice (a memmove: negligible for tens of thousands); finding the lowest
- * free address of a pool is O(R log T) for its R merged ranges, whatever the pool's size (a /64 is fine): the
- * taken values are kept sorted, and within a range the run of consecutive taken values starting at its first
- * address is found by binary search (sorted[j] - sorted[i] === j - i holds exactly on that run).
- */
-export class Allocator {
-  #pools = new Map<string, Pool>();
-  /** Pools in name order. */
-  #order: Pool[] = [];
-  #byKey = new Map<string, Assignment[]>();
-  #owners: Record<Family, Map<bigint, string>> = { IPv4: new Map(), IPv6: new Map() };
-  /** The keys of #owners per family, ascending. */
-  #sorted: Record<Family, bigint[]> = { IPv4: [], IPv6: [] };
+function copyFacts(facts: ServiceFacts): ServiceFacts {
+  const { sharing } = facts;
+  return {
+    key: facts.key,
+    namespace: facts.namespace,
+    labels: { ...facts.labels },
+    namespaceLabels: { ...facts.namespaceLabels },
+    ...(sharing && {
+      sharing: {
+        key: sharing.key,
+        crossNamespace: [...sharing.crossNamespace],
+        ports: sharing.ports.map((p) => ({ protocol: p.protocol, port: p.port })),
+        backendKey: sharing.backendKey,
+      },
+    }),
+  };
+}
 
-  /** Replaces the pool set. Assignments are kept, even those no pool contains any more. */
+export class Allocator {
+  #pools = new PoolSet([]);
+  readonly #services = new Map<string, ServiceRecord>();
+  readonly #index = new AddressIndex();
+
+  /**
+   * Replaces the pool set. Nothing is released or moved here: assignments are re-homed to a pool that contains
+   * them when the pool they came from is gone or no longer contains them (except when that pool asks for
+   * reallocation, which the next `allocate` carries out). Callers re-run `allocate` for their Services.
+   */
   setPools(pools: readonly PoolSpec[]): void {
-    this.#pools = new Map();
-    for (const spec of pools) {
-      const copy: PoolSpec = {
-        name: spec.name,
-        autoAssign: spec.autoAssign,
-        ranges: spec.ranges.map((r) => ({ ...r })),
-      };
-      this.#pools.set(spec.name, {
-        spec: copy,
-        merged: { IPv4: mergeRanges(copy.ranges, 'IPv4'), IPv6: mergeRanges(copy.ranges, 'IPv6') },
-      });
-    }
-    this.#order = [...this.#pools.values()].sort((a, b) => compareNames(a.spec.name, b.spec.name));
-    for (const list of this.#byKey.values()) {
-      for (const a of list) {
-        const current = a.pool === undefined ? undefined : this.#pools.get(a.pool);
-        if (current === undefined || !poolContains(current, a.family, a.value)) {
-          a.pool = this.#firstPoolContaining(a.family, a.value)?.spec.name;
-        }
+    this.#pools = new PoolSet(pools);
+    for (const record of this.#services.values()) {
+      for (const held of record.held) {
+        const origin = held.origin === undefined ? undefined : this.#pools.get(held.origin);
+        if (origin !== undefined && poolContains(origin, held.family, held.value)) continue;
+        if (origin?.spec.reallocateRemovedAddresses) continue;
+        const home = this.#pools.containing(held.family, held.value)[0];
+        // With no pool containing it, remember where it came from: if that pool later asks for reallocation,
+        // the address moves then.
+        if (home !== undefined) held.origin = home.spec.name;
       }
     }
   }
 
-  /** The current pools, in name order. */
-  pools(): PoolSpec[] {
-    return this.#order.map((p) => ({ ...p.spec, ranges: p.spec.ranges.map((r) => ({ ...r })) }));
+  /** Pool names, in name order. */
+  poolNames(): string[] {
+    return this.#pools.all().map((p) => p.spec.name);
   }
 
-  /** What `key` holds (copies), in the order acquired. */
+  /** The pools containing the address, in name order. */
+  poolsContaining(family: Family, value: bigint): string[] {
+    return this.#pools
+      .containing(family, value)
+      .map((p) => p.spec.name)
+      .sort();
+  }
+
+  /** Counts and conflicts of a pool, or undefined when there is no such pool. */
+  poolStatus(name: string): PoolStatus | undefined {
+    const pool = this.#pools.get(name);
+    return pool === undefined ? undefined : statusOf(pool, this.#index);
+  }
+
+  /** What `key` holds (copies), in the families order of its last allocate. */
   assigned(key: string): Assignment[] {
-    return (this.#byKey.get(key) ?? []).map((a) => ({ ...a }));
+    const record = this.#services.get(key);
+    return record === undefined ? [] : this.#assignments(record.held);
   }
 
-  ownerOf(family: Family, value: bigint): string | undefined {
-    return this.#owners[family].get(value);
+  /** The Services holding the address, sorted. */
+  holders(family: Family, value: bigint): string[] {
+    return [...this.#index.owners(family, value)].sort();
   }
 
   /** Keys, sorted, holding at least one address that no current pool contains. */
   assignmentsOutsidePools(): string[] {
     const keys: string[] = [];
-    for (const [key, list] of this.#byKey) {
-      if (list.some((a) => a.pool === undefined)) keys.push(key);
+    for (const [key, record] of this.#services) {
+      if (record.held.some((h) => this.#poolOf(h) === undefined)) keys.push(key);
     }
-    return keys.sort(compareNames);
+    return keys.sort();
   }
 
   /**
-   * Records addresses `key` already holds (from a Service's status, on start-up), even outside every pool, so
-   * they are never handed to anyone else. Adds to what the key holds. All-or-nothing.
+   * Records addresses a Service publishes (from its status, on start-up), even outside every pool, so they are
+   * never handed to anyone else. Call in a deterministic order: when two Services publish the same address
+   * and may not share it, the first restored keeps it and the second holds nothing of that family (reported
+   * as AddressInUse; its next `allocate` gives it a new address). A family the key already holds is left as
+   * it is (what the allocator holds is authoritative). The Service's facts replace those recorded before.
    */
-  restore(key: string, addresses: readonly string[]): RestoreResult {
-    const parsed: { family: Family; value: bigint }[] = [];
+  restore(service: ServiceFacts, addresses: readonly string[]): RestoreResult {
+    const record = this.#services.get(service.key) ?? { facts: copyFacts(service), held: [] };
+    this.#setFacts(record, service);
+    const problems: { reason: 'AddressInUse' | 'InvalidAddress'; message: string }[] = [];
     for (const text of addresses) {
-      const address = parseAddress(text);
-      if ('error' in address) return fail('InvalidAddress', address.error);
-      const owner = this.#owners[address.family].get(address.value);
-      if (owner !== undefined && owner !== key) {
-        const shown = formatAddress(address.family, address.value);
-        return fail('AddressInUse', `${shown} is already assigned to ${holderText(owner, key)}`);
+      const parsed = parseAddress(text);
+      if ('error' in parsed) {
+        problems.push({ reason: 'InvalidAddress', message: parsed.error });
+        continue;
       }
-      if (
-        owner === undefined &&
-        !parsed.some((p) => p.family === address.family && p.value === address.value)
-      ) {
-        parsed.push(address);
+      const { family, value } = parsed;
+      const shown = formatAddress(family, value);
+      const already = record.held.find((h) => h.family === family);
+      if (already !== undefined) {
+        if (already.value !== value) {
+          problems.push({
+            reason: 'InvalidAddress',
+            message: `${shown} is not kept: the Service already holds ${formatAddress(family, already.value)} (one address per family)`,
+          });
+        }
+        continue;
       }
+      const refusal = this.#refusalFromOwners(service, family, value);
+      if (refusal !== undefined) {
+        problems.push({ reason: 'AddressInUse', message: refusal.message });
+        continue;
+      }
+      const origin = this.#pools.containing(family, value)[0]?.spec.name;
+      record.held.push({ family, value, origin });
+      this.#index.add(family, value, service.key, service.sharing?.key);
     }
-    for (const { family, value } of parsed) {
-      this.#take(key, family, value, this.#firstPoolContaining(family, value)?.spec.name);
-    }
-    return { ok: true };
+    if (record.held.length > 0) this.#services.set(service.key, record);
+    else this.#services.delete(service.key);
+    const holding = this.#assignments(record.held);
+    const first = problems[0];
+    if (first === undefined) return { ok: true, addresses: holding };
+    return {
+      ok: false,
+      reason: first.reason,
+      message: problems.map((p) => p.message).join('; '),
+      addresses: holding,
+    };
   }
 
   /**
-   * Gives `key` address(es) of `request.family`. Idempotent: addresses the key holds that still satisfy the
-   * request are returned unchanged, whatever has happened to the pools. Otherwise the requested addresses, or the
-   * lowest free address (pools in name order; only autoAssign pools unless one is named), replace what the key
-   * held in that family.
+   * Gives the Service its addresses for `request`: per family, what it holds while that still satisfies the
+   * request; else the requested address; else an address from the named pool; else from the pools that serve
+   * it (serviceAllocation by priority, then the general autoAssign pools by name). A Service with a sharing key
+   * first looks for an address compatible Services with that key already hold. With two families one pool
+   * serving both is preferred. Families no longer requested are released. All or nothing.
    */
-  allocate(key: string, request: AllocationRequest): AllocationResult {
-    const { family } = request;
-    const wanted: bigint[] = [];
-    for (const text of request.addresses ?? []) {
-      const address = parseAddress(text);
-      if ('error' in address) return fail('InvalidAddress', address.error);
-      if (address.family === family && !wanted.includes(address.value)) wanted.push(address.value);
-    }
-    let named: Pool | undefined;
-    if (request.pool !== undefined) {
-      named = this.#pools.get(request.pool);
-      if (named === undefined) return fail('PoolNotFound', `address pool "${request.pool}" does not exist`);
-    }
-    const held = (this.#byKey.get(key) ?? []).filter((a) => a.family === family);
-    if (wanted.length > 0) return this.#allocateExact(key, family, wanted, named, held);
+  allocate(request: AllocationRequest): AllocationResult {
+    const { service } = request;
+    const families = this.#familiesOf(request);
+    if ('reason' in families) return families;
+    const requested = this.#requestedAddresses(request, families);
+    if ('reason' in requested) return requested;
+    const named = request.pool === undefined ? undefined : this.#pools.get(request.pool);
+    const record = this.#services.get(service.key);
 
-    const keep = named === undefined ? held : held.filter((a) => poolContains(named, a.family, a.value));
-    if (keep.length > 0) {
-      this.#free(
-        key,
-        held.filter((a) => !keep.includes(a)),
-      );
-      return { ok: true, addresses: keep.map((a) => ({ ...a })) };
-    }
-
-    const candidates = named !== undefined ? [named] : this.#order.filter((p) => p.spec.autoAssign);
-    const withFamily = candidates.filter((p) => p.merged[family].length > 0);
-    if (withFamily.length === 0) return fail('NoPoolForFamily', this.#noPoolMessage(family, named));
-    for (const pool of withFamily) {
-      const value = this.#lowestFree(pool, family);
-      if (value !== undefined) {
-        this.#free(key, held);
-        const assignment = this.#take(key, family, value, pool.spec.name);
-        return { ok: true, addresses: [{ ...assignment }] };
-      }
-    }
-    const names = withFamily.map((p) => p.spec.name);
-    const where =
-      names.length === 1 ? `address pool ${quoteList(names)}` : `address pools ${quoteList(names)}`;
-    return fail('PoolExhausted', `no free ${family} address left in ${where}`);
-  }
-
-  /** Frees everything `key` holds, or only its addresses of the given families. */
-  release(key: string, families?: readonly Family[]): Assignment[] {
-    const list = this.#byKey.get(key);
-    if (list === undefined) return [];
-    const freed = families === undefined ? [...list] : list.filter((a) => families.includes(a.family));
-    this.#free(key, freed);
-    return freed.map((a) => ({ ...a }));
-  }
-
-  /** Occupancy of a pool, or undefined when there is no such pool. */
-  usage(poolName: string): PoolUsage | undefined {
-    const pool = this.#pools.get(poolName);
-    if (pool === undefined) return undefined;
-    let assigned = 0;
-    let size = 0n;
-    for (const family of FAMILIES) {
-      const sorted = this.#sorted[family];
-      for (const r of pool.merged[family]) {
-        size += rangeSize(r);
-        assigned += lowerBound(sorted, r.last + 1n) - lowerBound(sorted, r.first);
-      }
-    }
-    return { assigned, size, free: size - BigInt(assigned) };
-  }
-
-  #allocateExact(
-    key: string,
-    family: Family,
-    wanted: readonly bigint[],
-    named: Pool | undefined,
-    held: readonly Assignment[],
-  ): AllocationResult {
-    const labels: (string | undefined)[] = [];
-    for (const value of wanted) {
-      const shown = formatAddress(family, value);
-      const owner = this.#owners[family].get(value);
-      if (named !== undefined) {
-        if (!poolContains(named, family, value)) {
-          return fail('AddressNotInPool', `${shown} is not in address pool "${named.spec.name}"`);
+    const choices = new Map<Family, Choice>();
+    const notices: Notice[] = [];
+    /** Why a held address is given up, per family: told once we know whether it is replaced. */
+    const movedBecause = new Map<Family, string>();
+    const pending: Family[] = [];
+    for (const family of families) {
+      const held = record?.held.find((h) => h.family === family);
+      const wanted = requested.get(family);
+      if (held !== undefined) {
+        const verdict = this.#keepVerdict(service, held, wanted, request.pool, named);
+        if ('keep' in verdict) {
+          choices.set(family, { kind: 'keep', held });
+          notices.push(...verdict.keep);
+          continue;
         }
-        labels.push(named.spec.name);
+        if (verdict.refusal !== undefined && wanted === held.value)
+          return fail(verdict.refusal.reason, verdict.refusal.message);
+        if (verdict.movedBecause !== undefined) movedBecause.set(family, verdict.movedBecause);
+      }
+      if (wanted !== undefined) {
+        const checked = this.#checkRequested(service, family, wanted, request.pool, named);
+        if ('reason' in checked) return checked;
+        choices.set(family, { kind: 'take', value: wanted, pool: checked.pool });
+        continue;
+      }
+      pending.push(family);
+    }
+
+    const shortfalls = new Map<Family, Shortfall>();
+    if (pending.length > 0) {
+      const candidates = this.#candidatesFor(service, request.pool, named);
+      if ('reason' in candidates) {
+        // Not a failure by itself: with PreferDualStack the other family may still be served (kept, say).
+        for (const family of pending) shortfalls.set(family, candidates);
       } else {
-        const pool = this.#firstPoolContaining(family, value);
-        // An address the key already holds stays valid even when no pool contains it any more (stability).
-        if (pool === undefined && owner !== key) {
-          return fail('AddressOutsidePools', `${shown} is not in any address pool`);
-        }
-        labels.push(pool?.spec.name);
-      }
-      if (owner !== undefined && owner !== key) {
-        return fail('AddressInUse', `${shown} is already assigned to ${holderText(owner, key)}`);
+        this.#pick(service, pending, candidates, choices, shortfalls, request.pool !== undefined);
       }
     }
-    this.#free(
-      key,
-      held.filter((a) => !wanted.includes(a.value)),
-    );
-    const result: Assignment[] = [];
-    wanted.forEach((value, i) => {
-      const existing = this.#byKey.get(key)?.find((a) => a.family === family && a.value === value);
-      result.push({ ...(existing ?? this.#take(key, family, value, labels[i])) });
-    });
-    return { ok: true, addresses: result };
-  }
 
-  #noPoolMessage(family: Family, named: Pool | undefined): string {
-    if (named !== undefined) return `address pool "${named.spec.name}" has no ${family} addresses`;
-    const manual = this.#order.filter((p) => !p.spec.autoAssign && p.merged[family].length > 0);
-    if (manual.length === 0) return `no address pool has ${family} addresses`;
-    const names = manual.map((p) => p.spec.name);
-    return (
-      `no address pool with autoAssign enabled has ${family} addresses; ` +
-      `${quoteList(names)} ${names.length === 1 ? 'has' : 'have'} autoAssign: false and must be requested by name`
-    );
-  }
-
-  #firstPoolContaining(family: Family, value: bigint): Pool | undefined {
-    return this.#order.find((p) => poolContains(p, family, value));
-  }
-
-  #lowestFree(pool: Pool, family: Family): bigint | undefined {
-    const sorted = this.#sorted[family];
-    for (const range of pool.merged[family]) {
-      const i = lowerBound(sorted, range.first);
-      if (i === sorted.length || sorted[i] !== range.first) return range.first;
-      // sorted[i] === range.first. Values are distinct and ascending, so sorted[j] - sorted[i] >= j - i, with
-      // equality exactly on the run of consecutive taken values from range.first: binary search its end.
-      let lo = i;
-      let hi = sorted.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >>> 1;
-        if (sorted[mid]! - range.first === BigInt(mid - i)) lo = mid;
-        else hi = mid - 1;
+    for (const family of families) {
+      const why = movedBecause.get(family);
+      if (why !== undefined) {
+        const outcome = choices.has(family) ? 'a new address replaces it' : 'it is given up';
+        notices.push({ reason: 'AddressReallocated', message: `${why}; ${outcome}` });
       }
-      const candidate = sorted[lo]! + 1n;
-      if (candidate <= range.last) return candidate;
+      const shortfall = shortfalls.get(family);
+      if (shortfall === undefined) continue;
+      const others = families.filter((f) => f !== family && choices.has(f));
+      if (request.policy !== 'PreferDualStack' || others.length === 0) {
+        return fail(shortfall.reason, shortfall.message);
+      }
+      notices.push({
+        reason: 'FamilyUnavailable',
+        message: `${shortfall.message}; the Service gets ${others.join(' and ')} only until one is available`,
+      });
+    }
+
+    return { ok: true, addresses: this.#commit(service, families, choices), notices };
+  }
+
+  /**
+   * Frees what `key` holds, or only its addresses of the given families. Returns the addresses that became free:
+   * an address still held by another Service (shared) is not.
+   */
+  release(key: string, families?: readonly Family[]): Assignment[] {
+    const record = this.#services.get(key);
+    if (record === undefined) return [];
+    const going = record.held.filter((h) => families === undefined || families.includes(h.family));
+    const freed = going.filter((h) => this.#index.remove(h.family, h.value, key, record.facts.sharing?.key));
+    record.held = record.held.filter((h) => !going.includes(h));
+    if (record.held.length === 0) this.#services.delete(key);
+    return this.#assignments(freed);
+  }
+
+  // ---- request reading ----
+
+  #familiesOf(request: AllocationRequest): Family[] | AllocationFailure {
+    const { families, policy } = request;
+    if (families.length === 0 || families.length > 2 || new Set(families).size !== families.length) {
+      return fail(
+        'InvalidRequest',
+        `ipFamilies must be one or two different families, got [${families.join(', ')}]`,
+      );
+    }
+    return policy === 'SingleStack' ? families.slice(0, 1) : [...families];
+  }
+
+  #requestedAddresses(
+    request: AllocationRequest,
+    families: Family[],
+  ): Map<Family, bigint> | AllocationFailure {
+    const wanted = new Map<Family, bigint>();
+    for (const text of request.addresses ?? []) {
+      const parsed = parseAddress(text);
+      if ('error' in parsed) return fail('InvalidAddress', parsed.error);
+      const shown = formatAddress(parsed.family, parsed.value);
+      if (!families.includes(parsed.family)) {
+        return fail(
+          'InvalidAddress',
+          `${shown} is an ${parsed.family} address, but the Service is served in ${families.join(' and ')} only (spec.ipFamilies, spec.ipFamilyPolicy)`,
+        );
+      }
+      const other = wanted.get(parsed.family);
+      if (other !== undefined && other !== parsed.value) {
+        return fail(
+          'InvalidAddress',
+          `${formatAddress(parsed.family, other)} and ${shown} are both ${parsed.family}: request at most one address per family`,
+        );
+      }
+      wanted.set(parsed.family, parsed.value);
+    }
+    return wanted;
+  }
+
+  // ---- the four steps ----
+
+  /** Step 1: whether a held address still satisfies the request. */
+  #keepVerdict(
+    service: ServiceFacts,
+    held: Held,
+    wanted: bigint | undefined,
+    poolName: string | undefined,
+    named: Pool | undefined,
+  ): { keep: Notice[] } | { refusal?: SharingRefusal; movedBecause?: string } {
+    const { family, value } = held;
+    const shown = formatAddress(family, value);
+    if (wanted !== undefined && wanted !== value) return {};
+    if (poolName !== undefined && (named === undefined || !poolContains(named, family, value))) return {};
+    const origin = held.origin === undefined ? undefined : this.#pools.get(held.origin);
+    if (
+      origin !== undefined &&
+      !poolContains(origin, family, value) &&
+      origin.spec.reallocateRemovedAddresses
+    ) {
+      // Explicitly requested: step 2 decides whether it may still be had (from another pool).
+      if (wanted !== undefined) return {};
+      return {
+        movedBecause: `${shown} was removed from address pool "${origin.spec.name}", which has reallocateRemovedAddresses: true`,
+      };
+    }
+    const refusal = this.#refusalFromOwners(service, family, value);
+    if (refusal !== undefined) {
+      return { refusal, movedBecause: `${shown} can no longer be shared (${refusal.message})` };
+    }
+    const notices: Notice[] = [];
+    const pool = this.#poolOf(held);
+    if (pool === undefined) {
+      notices.push({
+        reason: 'AddressOutsidePools',
+        message: `${shown} is no longer in any address pool; it is kept. Request another address or delete the Service to give it up`,
+      });
+    } else if (pool.spec.disabled) {
+      notices.push({
+        reason: 'PoolDisabled',
+        message: `address pool "${pool.spec.name}" is disabled (draining); ${shown} is kept, but the pool hands out nothing new`,
+      });
+    } else if (pool.conflicting) {
+      notices.push({
+        reason: 'PoolConflicting',
+        message: `address pool "${pool.spec.name}" overlaps an older pool; ${shown} is kept, but the pool hands out nothing new`,
+      });
+    }
+    return { keep: notices };
+  }
+
+  /** Step 2: an explicitly requested address: in a pool this Service may use, and free or shareable. */
+  #checkRequested(
+    service: ServiceFacts,
+    family: Family,
+    value: bigint,
+    poolName: string | undefined,
+    named: Pool | undefined,
+  ): { pool: string } | AllocationFailure {
+    const shown = formatAddress(family, value);
+    let containing: Pool[];
+    if (poolName !== undefined) {
+      if (named === undefined) return fail('PoolNotFound', `address pool "${poolName}" does not exist`);
+      if (!poolContains(named, family, value)) {
+        return fail('AddressNotInPool', `${shown} is not in address pool "${poolName}"`);
+      }
+      containing = [named];
+    } else {
+      containing = this.#pools.containing(family, value);
+      if (containing.length === 0) return fail('AddressOutsidePools', `${shown} is not in any address pool`);
+    }
+    const usable = containing.find((p) => poolRefusal(p, service) === undefined);
+    if (usable === undefined) {
+      const refusal = poolRefusal(containing[0]!, service)!;
+      return fail(refusal.reason, `${shown} cannot be used: ${refusal.message}`);
+    }
+    const refusal = this.#refusalFromOwners(service, family, value);
+    if (refusal !== undefined) return fail(refusal.reason, refusal.message);
+    return { pool: usable.spec.name };
+  }
+
+  /** Steps 3 and 4: the pools to pick from, in order. */
+  #candidatesFor(
+    service: ServiceFacts,
+    poolName: string | undefined,
+    named: Pool | undefined,
+  ): Pool[] | AllocationFailure {
+    if (poolName !== undefined) {
+      if (named === undefined) return fail('PoolNotFound', `address pool "${poolName}" does not exist`);
+      const refusal = poolRefusal(named, service);
+      if (refusal !== undefined) return fail(refusal.reason, refusal.message);
+      return [named];
+    }
+    const candidates = this.#pools.candidatesFor(service);
+    if (candidates.length > 0) return candidates;
+    const all = this.#pools.all();
+    if (all.length === 0) return fail('NoMatchingPool', 'there is no address pool: create an AddressPool');
+    const reasons = all.map((p) => `"${p.spec.name}" (${notCandidateBecause(p, service) ?? 'usable'})`);
+    const shown = reasons.slice(0, LIST_LIMIT).join(', ');
+    const more = reasons.length > LIST_LIMIT ? ` and ${reasons.length - LIST_LIMIT} more` : '';
+    return fail(
+      'NoMatchingPool',
+      `no enabled address pool serves this Service in namespace "${service.namespace}"; pools ${shown}${more}`,
+    );
+  }
+
+  /**
+   * Picks an address for each pending family from the candidate pools: first an address compatible Services
+   * with the same sharing key hold; then, with two families, one pool that can serve both; then per family,
+   * preferring the pool of the other family's address.
+   */
+  #pick(
+    service: ServiceFacts,
+    pending: Family[],
+    candidates: readonly Pool[],
+    choices: Map<Family, Choice>,
+    shortfalls: Map<Family, Shortfall>,
+    isNamed: boolean,
+  ): void {
+    let left = pending.filter((family) => {
+      const shared = this.#sharedPick(service, family, candidates);
+      if (shared !== undefined) choices.set(family, { kind: 'take', ...shared });
+      return shared === undefined;
+    });
+    if (left.length === 2) {
+      const [a, b] = left as [Family, Family];
+      for (const pool of candidates) {
+        const va = lowestPickable(pool, a, this.#index);
+        const vb = va === undefined ? undefined : lowestPickable(pool, b, this.#index);
+        if (va !== undefined && vb !== undefined) {
+          choices.set(a, { kind: 'take', value: va, pool: pool.spec.name });
+          choices.set(b, { kind: 'take', value: vb, pool: pool.spec.name });
+          left = [];
+          break;
+        }
+      }
+    }
+    for (const family of left) {
+      const withFamily = candidates.filter((p) => p.merged[family].length > 0);
+      if (withFamily.length === 0) {
+        shortfalls.set(family, {
+          reason: 'FamilyUnavailable',
+          message: this.#noFamilyMessage(service, family, candidates, isNamed),
+        });
+        continue;
+      }
+      const anchor = this.#otherFamilyPool(family, choices);
+      const ordered =
+        anchor === undefined
+          ? withFamily
+          : [
+              ...withFamily.filter((p) => p.spec.name === anchor),
+              ...withFamily.filter((p) => p.spec.name !== anchor),
+            ];
+      let found = false;
+      for (const pool of ordered) {
+        const value = lowestPickable(pool, family, this.#index);
+        if (value !== undefined) {
+          choices.set(family, { kind: 'take', value, pool: pool.spec.name });
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        const names = withFamily.map((p) => p.spec.name);
+        const where =
+          names.length === 1 ? `address pool ${quoteList(names)}` : `address pools ${quoteList(names)}`;
+        shortfalls.set(family, {
+          reason: 'PoolExhausted',
+          message: `no free ${family} address left in ${where}`,
+        });
+      }
+    }
+  }
+
+  /** The lowest address held under the Service's sharing key that it may join, in a candidate pool. */
+  #sharedPick(
+    service: ServiceFacts,
+    family: Family,
+    candidates: readonly Pool[],
+  ): { value: bigint; pool: string } | undefined {
+    const key = service.sharing?.key;
+    if (key === undefined) return undefined;
+    for (const value of this.#index.sharedUnder(family, key)) {
+      if (this.#index.owners(family, value).has(service.key)) continue;
+      const pool = candidates.find((p) => poolContains(p, family, value) && isPickable(p, family, value));
+      if (pool === undefined) continue;
+      if (this.#refusalFromOwners(service, family, value) === undefined)
+        return { value, pool: pool.spec.name };
     }
     return undefined;
   }
 
-  #take(key: string, family: Family, value: bigint, pool: string | undefined): Assignment {
-    const assignment: Assignment = { family, value, address: formatAddress(family, value), pool };
-    this.#owners[family].set(value, key);
-    const sorted = this.#sorted[family];
-    sorted.splice(lowerBound(sorted, value), 0, value);
-    const list = this.#byKey.get(key);
-    if (list === undefined) this.#byKey.set(key, [assignment]);
-    else list.push(assignment);
-    return assignment;
-  }
-
-  #free(key: string, assignments: readonly Assignment[]): void {
-    if (assignments.length === 0) return;
-    for (const a of assignments) {
-      if (this.#owners[a.family].get(a.value) !== key) continue;
-      this.#owners[a.family].delete(a.value);
-      const sorted = this.#sorted[a.family];
-      const index = lowerBound(sorted, a.value);
-      if (sorted[index] === a.value) sorted.splice(index, 1);
+  #otherFamilyPool(family: Family, choices: Map<Family, Choice>): string | undefined {
+    for (const [other, choice] of choices) {
+      if (other === family) continue;
+      return choice.kind === 'take' ? choice.pool : this.#poolOf(choice.held)?.spec.name;
     }
-    const remaining = (this.#byKey.get(key) ?? []).filter((a) => !assignments.includes(a));
-    if (remaining.length === 0) this.#byKey.delete(key);
-    else this.#byKey.set(key, remaining);
+    return undefined;
   }
-}
 
-/**
- * Names the Service holding an address for a message shown to `key`'s owner: by name within the
- * same namespace, but without naming another tenant's namespace or Service.
- */
-function holderText(owner: string, key: string): string {
-  const namespaceOf = (k: string): string => k.slice(0, k.indexOf('/'));
-  return namespaceOf(owner) === namespaceOf(key)
-    ? `Service ${owner.slice(owner.indexOf('/') + 1)}`
-    : 'a Service in another namespace';
+  #noFamilyMessage(
+    service: ServiceFacts,
+    family: Family,
+    candidates: readonly Pool[],
+    isNamed: boolean,
+  ): string {
+    if (isNamed) return `address pool "${candidates[0]?.spec.name}" has no ${family} addresses`;
+    const others = this.#pools
+      .all()
+      .filter((p) => p.merged[family].length > 0 && !candidates.includes(p))
+      .map((p) => `"${p.spec.name}" (${notCandidateBecause(p, service) ?? 'usable'})`);
+    const base = `no address pool this Service may use has ${family} addresses`;
+    if (others.length === 0) return base;
+    const more = others.length > LIST_LIMIT ? ` and ${others.length - LIST_LIMIT} more` : '';
+    return `${base}; pools with ${family}: ${others.slice(0, LIST_LIMIT).join(', ')}${more}`;
+  }
+
+  // ---- state ----
+
+  /** Applies the choices: the only place allocate changes state. */
+  #commit(service: ServiceFacts, families: readonly Family[], choices: Map<Family, Choice>): Assignment[] {
+    const key = service.key;
+    const record = this.#services.get(key) ?? { facts: copyFacts(service), held: [] };
+    const next: Held[] = [];
+    for (const family of families) {
+      const choice = choices.get(family);
+      if (choice === undefined) continue;
+      next.push(choice.kind === 'keep' ? choice.held : { family, value: choice.value, origin: choice.pool });
+    }
+    const oldKey = record.facts.sharing?.key;
+    for (const held of record.held) {
+      if (!next.some((n) => n.family === held.family && n.value === held.value)) {
+        this.#index.remove(held.family, held.value, key, oldKey);
+      }
+    }
+    // Re-key what stays under the new facts, then add what is new.
+    record.held = record.held.filter((h) => next.some((n) => n.family === h.family && n.value === h.value));
+    this.#setFacts(record, service);
+    for (const held of next) this.#index.add(held.family, held.value, key, service.sharing?.key);
+    record.held = next;
+    this.#services.set(key, record);
+    return this.#assignments(next);
+  }
+
+  /** Records new facts for a Service, moving its held addresses to its new sharing key. */
+  #setFacts(record: ServiceRecord, facts: ServiceFacts): void {
+    const from = record.facts.sharing?.key;
+    const to = facts.sharing?.key;
+    for (const held of record.held) this.#index.rekey(held.family, held.value, facts.key, from, to);
+    record.facts = copyFacts(facts);
+  }
+
+  /** Why `service` may not hold the address with its current owners (other than itself), if it may not. */
+  #refusalFromOwners(service: ServiceFacts, family: Family, value: bigint): SharingRefusal | undefined {
+    const owners = this.#index.owners(family, value);
+    if (owners.size === 0) return undefined;
+    const shown = formatAddress(family, value);
+    for (const owner of [...owners].sort()) {
+      if (owner === service.key) continue;
+      const facts = this.#services.get(owner)?.facts;
+      if (facts === undefined) continue;
+      const refusal = sharingRefusal(service, facts, shown);
+      if (refusal !== undefined) return refusal;
+    }
+    return undefined;
+  }
+
+  /** The pool an address is in now: where it came from, while that pool contains it. */
+  #poolOf(held: Held): Pool | undefined {
+    const pool = held.origin === undefined ? undefined : this.#pools.get(held.origin);
+    return pool !== undefined && poolContains(pool, held.family, held.value) ? pool : undefined;
+  }
+
+  #assignments(held: readonly Held[]): Assignment[] {
+    return held.map((h) => ({
+      family: h.family,
+      value: h.value,
+      address: formatAddress(h.family, h.value),
+      pool: this.#poolOf(h)?.spec.name,
+    }));
+  }
 }

@@ -9,23 +9,24 @@ import type {
   Provider,
   RemoveResult,
   ResourceProblem,
+  WatchedObject,
   WatchedResource,
 } from '../provider.ts';
-import { Allocator, type Assignment, findPoolOverlaps, parsePool } from './allocator.ts';
+import { type AllocationRequest, Allocator, type Assignment, type ServiceFacts } from './allocator.ts';
+import { parsePool } from './pool-spec.ts';
+import { poolStatus } from './pool-status.ts';
 
 export interface PoolObserved {
   key: string;
   held: Assignment[];
 }
 
-/** What the allocator will be asked, per family; the allocator picks the address in apply. */
+/** What the allocator will be asked; it keeps what still satisfies the request and picks the rest. */
 export interface PoolPlan {
   key: string;
-  steps: Array<
-    | { action: 'keep'; family: IPFamily; address: string; pool: string | undefined }
-    | { action: 'assign'; family: IPFamily; requested: string[]; pool?: string }
-    | { action: 'release'; family: IPFamily; address: string }
-  >;
+  request: AllocationRequest;
+  /** Addresses held now, per family, for showing what may change. */
+  held: Array<{ family: IPFamily; address: string; pool: string | undefined }>;
 }
 
 export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
@@ -39,29 +40,65 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
     protocols: ['TCP', 'UDP', 'SCTP'],
   };
   readonly allocator = new Allocator();
+  /** Problems found in each pool's spec, by pool name (for its status). */
+  #poolProblems = new Map<string, string[]>();
+  #namespaceLabels = new Map<string, Record<string, string>>();
   readonly watches: WatchedResource[] = [
     {
       group: 'sluice.dev',
       version: 'v1alpha1',
       plural: 'addresspools',
+      // A pool change can add a family (PreferDualStack) or ask for reallocation: look at every Service.
+      wakes: 'all',
       onChange: (objects) => this.setPools(objects),
+      status: (object) => {
+        const name = object.metadata?.name ?? '';
+        const usage = this.allocator.poolStatus(name);
+        if (!usage) return undefined;
+        return poolStatus(object, usage, this.#poolProblems.get(name) ?? [], new Date());
+      },
+    },
+    {
+      group: '',
+      version: 'v1',
+      plural: 'namespaces',
+      // Namespace labels decide new allocations only (serviceAllocation.namespaceSelectors).
+      wakes: 'waiting',
+      onChange: (objects) => {
+        this.#namespaceLabels = new Map(
+          objects.map((o) => [o.metadata?.name ?? '', { ...(o.metadata?.labels ?? {}) }]),
+        );
+        return [];
+      },
     },
   ];
 
-  /** Replaces the pool set; returns what is wrong with each pool, for the log (and, later, pool status). */
-  setPools(objects: ReadonlyArray<{ metadata?: { name?: string }; spec?: unknown }>): ResourceProblem[] {
+  /** Replaces the pool set; returns what is wrong with each pool, for the log (and pool status). */
+  setPools(objects: ReadonlyArray<WatchedObject>): ResourceProblem[] {
     const problems: ResourceProblem[] = [];
+    this.#poolProblems = new Map();
     const pools = objects.map((o) => {
       const name = o.metadata?.name ?? '';
-      const { pool, problems: p } = parsePool(
-        name,
-        (o.spec ?? {}) as { addresses?: unknown; autoAssign?: unknown },
+      const created = o.metadata?.creationTimestamp;
+      const { pool, problems: found } = parsePool(
+        {
+          name,
+          ...(created !== undefined
+            ? { creationTimestamp: created instanceof Date ? created.toISOString() : created }
+            : {}),
+        },
+        o.spec ?? {},
       );
-      for (const message of p) problems.push({ name, message });
+      this.#poolProblems.set(name, found);
+      for (const message of found) problems.push({ name, message });
       return pool;
     });
     this.allocator.setPools(pools);
-    for (const message of findPoolOverlaps(pools)) problems.push({ name: '', message });
+    for (const pool of pools) {
+      for (const message of this.allocator.poolStatus(pool.name)?.conflicts ?? []) {
+        problems.push({ name: pool.name, message });
+      }
+    }
     return problems;
   }
 
@@ -72,7 +109,8 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
       const heldFamilies = new Set(this.allocator.assigned(lb.key).map((a) => a.family));
       const missing = lb.addresses.filter((a) => !heldFamilies.has(a.includes(':') ? 'IPv6' : 'IPv4'));
       if (missing.length === 0) continue;
-      const restored = this.allocator.restore(lb.key, missing);
+      const facts = lb.intent ? this.#facts(lb.intent) : bareFacts(lb.service, lb.key);
+      const restored = this.allocator.restore(facts, missing);
       if (!restored.ok) {
         problems.push({
           key: lb.key,
@@ -89,81 +127,77 @@ export class PoolProvider implements Provider<PoolObserved, PoolPlan> {
   }
 
   plan(intent: LoadBalancerIntent, observed: PoolObserved): PoolPlan {
-    const steps: PoolPlan['steps'] = [];
-    for (const family of intent.ipFamilies) {
-      const held = observed.held.find((a) => a.family === family);
-      const requested = intent.requestedAddresses.filter((a) => a.includes(':') === (family === 'IPv6'));
-      const satisfies =
-        held !== undefined &&
-        (requested.length === 0 || requested.includes(held.address)) &&
-        (intent.requestedPool === undefined || held.pool === intent.requestedPool);
-      if (held && satisfies) steps.push({ action: 'keep', family, address: held.address, pool: held.pool });
-      else {
-        steps.push({
-          action: 'assign',
-          family,
-          requested,
-          ...(intent.requestedPool ? { pool: intent.requestedPool } : {}),
-        });
-      }
-    }
-    for (const held of observed.held) {
-      if (!intent.ipFamilies.includes(held.family))
-        steps.push({ action: 'release', family: held.family, address: held.address });
-    }
-    return { key: observed.key, steps };
+    return {
+      key: observed.key,
+      request: {
+        service: this.#facts(intent),
+        families: intent.ipFamilies,
+        policy: intent.ipFamilyPolicy,
+        ...(intent.requestedAddresses.length > 0 ? { addresses: intent.requestedAddresses } : {}),
+        ...(intent.requestedPool !== undefined ? { pool: intent.requestedPool } : {}),
+      },
+      held: observed.held.map((a) => ({ family: a.family, address: a.address, pool: a.pool })),
+    };
   }
 
-  async apply(intent: LoadBalancerIntent, plan: PoolPlan): Promise<ApplyResult> {
+  async apply(_intent: LoadBalancerIntent, plan: PoolPlan): Promise<ApplyResult> {
     const before = this.allocator.assigned(plan.key);
-    const ingress: Array<{ ip: string; ipMode: 'VIP' }> = [];
-    const changed: Array<{ reason: string; message: string }> = [];
-    for (const step of plan.steps) {
-      if (step.action === 'release') {
-        this.allocator.release(plan.key, [step.family]);
-        continue;
-      }
-      // The allocator is authoritative and idempotent: a kept address is confirmed, not moved.
-      const result = this.allocator.allocate(plan.key, {
-        family: step.family,
-        ...(step.action === 'assign' && step.requested.length > 0 ? { addresses: step.requested } : {}),
-        ...(intent.requestedPool ? { pool: intent.requestedPool } : {}),
-      });
-      if (!result.ok) {
-        // All or nothing: the Service keeps publishing what it had, so it must keep holding it.
-        // Nothing else ran since `before` was read (no await in between), so it is all free.
-        this.allocator.release(plan.key);
-        this.allocator.restore(
-          plan.key,
-          before.map((a) => a.address),
-        );
-        return {
-          kind: 'failed',
-          reason: result.reason,
-          message: result.message,
-          eventReason: 'AllocationFailed',
-        };
-      }
-      for (const a of result.addresses) {
-        ingress.push({ ip: a.address, ipMode: 'VIP' });
-        if (!before.some((b) => b.address === a.address)) {
-          changed.push({
-            reason: 'IPAllocated',
-            message: a.pool
-              ? `Assigned IP ${a.address} from pool ${a.pool}`
-              : `Assigned IP ${a.address} (it is in no current pool)`,
-          });
-        }
-      }
+    const result = this.allocator.allocate(plan.request);
+    if (!result.ok) {
+      // The allocator is all-or-nothing: the Service keeps publishing, and holding, what it had.
+      return {
+        kind: 'failed',
+        reason: result.reason,
+        message: result.message,
+        eventReason: 'AllocationFailed',
+      };
     }
-    const now = new Set(ingress.map((i) => i.ip));
-    const released = before.map((a) => a.address).filter((a) => !now.has(a));
-    return { kind: 'ready', ingress, changed, released };
+    const changed = result.addresses
+      .filter((a) => !before.some((b) => b.address === a.address))
+      .map((a) => ({
+        reason: 'IPAllocated',
+        message: a.pool
+          ? `Assigned IP ${a.address} from pool ${a.pool}`
+          : `Assigned IP ${a.address} (it is in no current pool)`,
+      }));
+    const now = new Set(result.addresses.map((a) => a.address));
+    return {
+      kind: 'ready',
+      ingress: result.addresses.map((a) => ({ ip: a.address, ipMode: 'VIP' as const })),
+      changed,
+      released: before.map((a) => a.address).filter((a) => !now.has(a)),
+      notices: result.notices,
+    };
   }
 
   async remove(_service: ServiceRef, key: string): Promise<RemoveResult> {
     return { kind: 'gone', released: this.allocator.release(key).map((a) => a.address) };
   }
+
+  #facts(intent: LoadBalancerIntent): ServiceFacts {
+    const { namespace } = intent.service;
+    return {
+      key: keyOf(intent.service),
+      namespace,
+      labels: intent.labels,
+      namespaceLabels: this.#namespaceLabels.get(namespace) ?? {},
+      ...(intent.sharing
+        ? {
+            sharing: {
+              key: intent.sharing.key,
+              crossNamespace: intent.sharing.crossNamespace,
+              backendKey: intent.sharing.backendKey,
+              ports: intent.ports.map((p) => ({ protocol: p.protocol, port: p.port })),
+            },
+          }
+        : {}),
+    };
+  }
+}
+
+/** A Service whose manifest has errors: it holds its addresses, and shares them with no one. */
+function bareFacts(service: ServiceRef, key: string): ServiceFacts {
+  return { key, namespace: service.namespace, labels: {}, namespaceLabels: {} };
 }
 
 function keyOf(service: ServiceRef): string {
