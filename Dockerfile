@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Sluice's container image: the compiled controller on a Node 24 base, production
-# dependencies only, running as a non-root user on a read-only root filesystem.
+# Sluice's container image: the compiled controller and speaker on a Node 24 base, production
+# dependencies only, running as a non-root user on a read-only root filesystem (the speaker's
+# DaemonSet overrides the user: it changes host interface addresses).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -26,6 +27,14 @@ LABEL org.opencontainers.image.title="sluice" \
       org.opencontainers.image.source="https://github.com/sluice-dev/sluice"
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-semi-space-size=2"
+# What `sluice speaker` runs to announce addresses on bare metal: ip (iproute2) to add and remove
+# them, iputils' arping for gratuitous ARP, na6 (ipv6toolkit) for unsolicited neighbor
+# advertisements. The controller never runs them; the speaker's DaemonSet runs as root with only
+# NET_ADMIN, NET_RAW, and SETUID/SETGID (na6 drops from root to nobody).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      iproute2 iputils-arping ipv6toolkit \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=production-dependencies /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -18,6 +18,7 @@ stop() {
 if [ "${1:-}" = "stop" ]; then stop; exit 0; fi
 
 bash scripts/ensure-deps.sh
+bash scripts/ensure-system-packages.sh || echo "(continuing: only the L2 speaker needs them)" >&2
 mkdir -p "$DIR"
 [ -f "$DIR/sluice.pid" ] && stop >/dev/null
 

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+bash scripts/ensure-system-packages.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 
 echo "== lint and type check"

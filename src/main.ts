@@ -6,16 +6,22 @@ import { parseAllDocuments } from 'yaml';
 import { ConfigError, flagHelp, loadConfig } from './config/config.ts';
 import { runController } from './controller/manager.ts';
 import { planServices } from './controller/offline-plan.ts';
+import { runImport } from './import/import-command.ts';
 import { createLogger } from './observability/logger.ts';
 import { createProvider } from './providers/index.ts';
+import { speakerCommand } from './speaker/command.ts';
 import { VERSION } from './version.ts';
 
 const USAGE = `sluice ${VERSION} — LoadBalancer Services, provisioned.
 
 Usage:
   sluice controller [flags]     run the controller (flags also read from SLUICE_<FLAG> variables)
+  sluice speaker --node-name N  announce addresses on this node's network (bare metal, layer 2;
+                                 a DaemonSet): sluice speaker --help lists its flags
   sluice plan -f FILE [-f FILE]  show the intent and plan for Service manifests (and AddressPools
                                  in the same files) without touching any cluster or cloud
+  sluice import metallb FILE     convert MetalLB pools and L2Advertisements (FILE or - for stdin)
+                                 into Sluice manifests on stdout, for kubectl apply -f -
   sluice version                 print the version
 
 Controller flags:
@@ -32,6 +38,14 @@ async function main(argv: string[]): Promise<number> {
       return controller(rest);
     case 'plan':
       return plan(rest);
+    case 'speaker':
+      return speakerCommand(rest);
+    case 'import':
+      return runImport(rest, {
+        readFile: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+      });
     case undefined:
     case 'help':
     case '--help':

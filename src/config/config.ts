@@ -132,12 +132,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   return config;
 }
 
-function parseHostPort(text: string, problems: string[]): { host?: string; port: number } {
+/** `[HOST]:PORT` of a listen flag; a problem (and `fallbackPort`) when it is not one. */
+export function parseHostPort(
+  text: string,
+  problems: string[],
+  fallbackPort = 8080,
+): { host?: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(text);
   const port = Number(match?.[2]);
   if (!match || port > 65535) {
     problems.push(`--health-address: "${text}" must be [HOST]:PORT (port 0 picks a free one)`);
-    return { port: 8080 };
+    return { port: fallbackPort };
   }
   // No host: listen on every address of both families (IPv6-only clusters probe over IPv6).
   const host = match[1]!.replace(/^\[(.*)\]$/, '$1');

@@ -1,7 +1,10 @@
 // The container image, checked without a container engine (none runs on our machines): the
-// Dockerfile lints clean, its own steps are carried out in scratch directories, and the
-// resulting tree starts as the image would: as user 65532, on a read-only root filesystem,
-// through its ENTRYPOINT, against the real test cluster.
+// Dockerfile lints clean, its own steps are carried out in overlay layers over this machine's
+// Debian root (the stand-in for the Debian base image), and the resulting tree starts as the
+// image would: as user 65532, on a read-only root filesystem, through its ENTRYPOINT, against the
+// real test cluster. The speaker's tools (installed by the Dockerfile's apt-get step, since the
+// stand-in base has them purged) work in it with only the capabilities the speaker's DaemonSet
+// grants.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
@@ -10,7 +13,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DockerfileParser } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
+import {
+  announceCommands,
+  type Command,
+  commandText,
+  readInterfacesCommand,
+  releaseCommand,
+  takeCommand,
+} from '../../src/speaker/commands.ts';
 import { testCluster } from '../harness/test-cluster.ts';
 import { type Rehearsal, rehearse } from './dockerfile-rehearsal.ts';
 import { installCrds, waitFor } from './support.ts';
@@ -18,13 +30,19 @@ import { installCrds, waitFor } from './support.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NODE_BIN = dirname(fileURLToPath(new URL('../../node_modules/node/bin/node', import.meta.url)));
 const UID = 65532;
+// The Debian packages the speaker's commands come from. The node:24-bookworm-slim base has none of
+// them, so the stand-in base has them purged and the Dockerfile must install them.
+const SPEAKER_PACKAGES = ['iproute2', 'iputils-arping', 'ipv6toolkit'];
+// What charts/sluice/templates/speaker-daemonset.yaml grants the speaker (helm-chart.test.ts checks the chart).
+const SPEAKER_CAPABILITIES = ['net_admin', 'net_raw', 'setuid', 'setgid'];
 let scratch = '';
 let image: Rehearsal;
 
 before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'sluice-image-'));
   chmodSync(scratch, 0o755);
-  image = rehearse(ROOT, scratch, NODE_BIN);
+  // ndisc6 too: ipv6toolkit pulls it in on this machine, and it must not be left behind in the base.
+  image = rehearse(ROOT, scratch, NODE_BIN, { absentFromBase: [...SPEAKER_PACKAGES, 'ndisc6'] });
 });
 
 after(async () => {
@@ -171,5 +189,113 @@ describe('container image', () => {
     execFileSync('pkill', ['-TERM', '-f', `${image.root}/dist/main.js`]);
     assert.equal(await exited, 0, err);
     assert.ok(lines.some((l) => l.includes('"msg":"shutting down"')));
+  });
+
+  test('the runtime stage installs the speaker tools with apt-get --no-install-recommends and keeps no apt lists', () => {
+    // Cleaning in the same RUN as the install is what keeps the lists out of the image's layers.
+    const runs = DockerfileParser.parse(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))
+      .getInstructions()
+      .filter((i) => i.getKeyword() === 'RUN')
+      .map((i) => i.getRawArgumentsContent() ?? '');
+    const installs = runs.filter((r) => /apt-get\s+install/.test(r));
+    assert.ok(installs.length > 0, 'no apt-get install step');
+    for (const run of installs) {
+      assert.match(run, /--no-install-recommends/);
+      assert.match(run, /\s-y\s|--yes/);
+      assert.match(run, /rm -rf \/var\/lib\/apt\/lists\/\*/);
+    }
+    const installed = image.exec(
+      `dpkg-query -W -f='\${Package} \${Status}\\n' ${SPEAKER_PACKAGES.join(' ')}`,
+    );
+    for (const pkg of SPEAKER_PACKAGES)
+      assert.match(installed, new RegExp(`^${pkg} install ok installed$`, 'm'));
+    assert.equal(image.exec('ls -A /var/lib/apt/lists').trim(), '', 'apt lists left in the image');
+    // iputils' arping (the speaker's -U/-A flags), not the arping package of the same name.
+    assert.match(image.exec('arping -V 2>&1'), /iputils/);
+  });
+
+  test('the speaker commands work in the image as root with only the DaemonSet capabilities, on a read-only root', () => {
+    const placements = [
+      { family: 'IPv4' as const, address: '192.0.2.77', interface: 'sluice0' },
+      { family: 'IPv6' as const, address: '2001:db8:77::7', interface: 'sluice0' },
+    ] as const;
+    const [v4, v6] = placements;
+    const quoted = (c: Command): string => [c.file, ...c.args].map((a) => `'${a}'`).join(' ');
+    // Each command's output goes to stderr (na6 reports errors on stdout), so a failure shows why.
+    const line = (c: Command): string =>
+      `${quoted(c)} >&2 || { echo "failed: ${commandText(c)}" >&2; exit 1; }`;
+    // In a network namespace of its own with a veth pair standing in for the node's interface, set up
+    // with full rights; then as the DaemonSet's container: uid 0, bounding set = the granted capabilities,
+    // no_new_privs (allowPrivilegeEscalation: false), read-only root. Returns stdout, or throws with stderr.
+    const speakerLike = (capabilities: readonly string[], script: string): string => {
+      const bounding = ['-all', ...capabilities.map((c) => `+${c}`)].join(',');
+      return image.exec(
+        [
+          "inner=$(cat <<'INNER'",
+          script,
+          'INNER',
+          ')',
+          "unshare --net --mount --fork sh -ec '",
+          '  ip link add sluice0 type veth peer name sluice1',
+          '  ip link set sluice0 up && ip link set sluice1 up',
+          '  ip addr add 192.0.2.1/24 dev sluice0 && ip -6 addr add 2001:db8:77::1/64 dev sluice0 nodad',
+          '  mount --bind / / && mount -o remount,ro,bind /',
+          `  exec setpriv --no-new-privs --inh-caps=-all --bounding-set=${bounding} sh -ec "$1"`,
+          `' sh "$inner"`,
+        ].join('\n'),
+      );
+    };
+    const stderrOf = (run: () => string): string => {
+      try {
+        run();
+      } catch (error) {
+        return String((error as { stderr?: Buffer }).stderr ?? error);
+      }
+      assert.fail('expected the commands to fail');
+    };
+
+    const script = [
+      line(readInterfacesCommand()),
+      ...placements.flatMap((p) => [takeCommand(p, 5), ...announceCommands(p)]).map(line),
+      'ip -j addr show dev sluice0',
+      ...placements.map((p) => line(releaseCommand(p))),
+      'if touch /probe 2>/dev/null; then echo "the root filesystem is writable" >&2; exit 1; fi',
+    ].join('\n');
+    const addresses = JSON.parse(speakerLike(SPEAKER_CAPABILITIES, script)) as Array<{
+      addr_info: Array<{
+        local: string;
+        prefixlen: number;
+        valid_life_time: number;
+        preferred_life_time: number;
+      }>;
+    }>;
+    for (const p of placements) {
+      const entry = addresses[0]?.addr_info.find((a) => a.local === p.address);
+      assert.ok(entry, `${p.address} was not added: ${JSON.stringify(addresses)}`);
+      assert.equal(entry.prefixlen, p.family === 'IPv4' ? 32 : 128);
+      assert.ok(entry.valid_life_time <= 5, `valid_lft ${entry.valid_life_time}`);
+      assert.equal(entry.preferred_life_time, 0);
+    }
+
+    // Each capability granted is needed: without NET_RAW arping cannot open its socket, without
+    // SETUID or SETGID na6 refuses to run (it drops from root to nobody once its socket is open), and
+    // without NET_ADMIN no address can be added.
+    const without = (c: string): string[] => SPEAKER_CAPABILITIES.filter((x) => x !== c);
+    const arping = [takeCommand(v4, 5), announceCommands(v4)[0]!].map(line).join('\n');
+    assert.match(
+      stderrOf(() => speakerLike(without('net_raw'), arping)),
+      /failed: arping/,
+    );
+    const na6 = [takeCommand(v6, 5), announceCommands(v6)[0]!].map(line).join('\n');
+    for (const c of ['setuid', 'setgid']) {
+      assert.match(
+        stderrOf(() => speakerLike(without(c), na6)),
+        /releasing superuser privileges[\s\S]*failed: na6/,
+      );
+    }
+    assert.match(
+      stderrOf(() => speakerLike(without('net_admin'), line(takeCommand(v4, 5)))),
+      /failed: ip -4 addr replace/,
+    );
   });
 });

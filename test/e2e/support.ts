@@ -224,12 +224,7 @@ const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
 /** Applies Sluice's CRDs (idempotent) and waits until the apiserver serves them. */
 export async function installCrds(cluster: { kubeconfigPath: string; binDir: string }): Promise<void> {
   await kubectl(cluster, ['apply', '-f', CRDS]);
-  await kubectl(cluster, [
-    'wait',
-    '--for=condition=Established',
-    'crd/addresspools.sluice.dev',
-    '--timeout=30s',
-  ]);
+  await kubectl(cluster, ['wait', '--for=condition=Established', '-f', CRDS, '--timeout=30s']);
 }
 
 /** Creates an AddressPool; `autoAssign: false` makes it serve only Services that ask for it. */

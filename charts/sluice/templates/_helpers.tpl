@@ -34,3 +34,33 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- define "sluice.leaseName" -}}
 {{- default (printf "%s-leader" (include "sluice.fullname" .)) .Values.leaderElection.leaseName -}}
 {{- end -}}
+
+{{- /* The speaker runs where the provider announces addresses itself: bare-metal pools. */ -}}
+{{- define "sluice.speakerEnabled" -}}
+{{- if and .Values.speaker.enabled (eq .Values.provider "pool") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "sluice.speakerName" -}}
+{{- printf "%s-speaker" (include "sluice.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "sluice.speakerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "sluice.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: speaker
+{{- end -}}
+
+{{- define "sluice.speakerLabels" -}}
+{{ include "sluice.speakerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "sluice.speakerServiceAccountName" -}}
+{{- if .Values.speaker.serviceAccount.create -}}
+{{- default (include "sluice.speakerName" .) .Values.speaker.serviceAccount.name -}}
+{{- else -}}
+{{- required "speaker.serviceAccount.name is required when speaker.serviceAccount.create is false" .Values.speaker.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,402 @@
+// The L2 data plane, for real: two "node" network namespaces and a client namespace on one bridge, a
+// `sluice speaker` in each node, a TCP name server in each node. The client connects to the LoadBalancer
+// address and must reach the announcing node; when that node's speaker is killed, cut off, or stopped, the
+// other node must take over and the client must reach it. Never two announcers at once in steady state.
+//
+// Needs root (network namespaces), iproute2, arping, and the IPv6 announce tool the speaker uses. Prints the
+// failover figures it measures; asserts nothing about speed.
+import assert from 'node:assert/strict';
+import { after, before, describe, type TestContext, test } from 'node:test';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { createReadyNode, L2Lab, type LabNode, type SpeakerSettings } from '../harness/l2-lab.ts';
+import { type Failover, measureFailover, waitForSteadyHolder } from '../harness/l2-measure.ts';
+import { type NamespaceProcess, namespaceTestProblems } from '../harness/netns.ts';
+import { testCluster } from '../harness/test-cluster.ts';
+import {
+  clients,
+  createPool,
+  eventsFor,
+  installCrds,
+  kubectl,
+  SluiceProcess,
+  waitFor,
+  waitForAddress,
+} from './support.ts';
+
+const PID = process.pid;
+const CLASS = 'sluice.dev/e2e-l2';
+const NS = `e2e-l2-${PID}`;
+const POOL = `e2e-l2-${PID}`;
+const POOL6 = `e2e-l2-v6-${PID}`;
+const ADVERTISEMENT = `e2e-l2-${PID}`;
+const SERVICE = 'web';
+const SERVICE6 = 'web6';
+const PORT = 8080;
+const POOL_RANGE = '198.51.100.200-198.51.100.209';
+const POOL6_PREFIX = '2001:db8:51::2';
+const POOL6_RANGE = '2001:db8:51::200-2001:db8:51::209';
+// The speaker's defaults. The fence (how long an address outlives its speaker's last renew) is D − R.
+const HEARTBEAT_DURATION = 6;
+const HEARTBEAT_INTERVAL = 2;
+const FENCE_SECONDS = HEARTBEAT_DURATION - HEARTBEAT_INTERVAL;
+/** Generous: the suite may run on a loaded box. Nothing here is a speed assertion. */
+const FAILOVER_WAIT_MS = 90_000;
+
+const cluster = testCluster();
+const api = clients(cluster.kubeconfigPath);
+const leases = api.kc.makeApiClient(CoordinationV1Api);
+const speakers: SpeakerSettings = {
+  namespace: NS,
+  loadBalancerClass: CLASS,
+  heartbeatDurationSeconds: HEARTBEAT_DURATION,
+  heartbeatIntervalSeconds: HEARTBEAT_INTERVAL,
+};
+
+let lab: L2Lab | undefined;
+let controller: SluiceProcess | undefined;
+let probe: NamespaceProcess | undefined;
+let vip = '';
+const nodeNames: string[] = [];
+const figures: string[] = [];
+
+function theLab(): L2Lab {
+  if (!lab) throw new Error('the lab was not built (see the before hook)');
+  return lab;
+}
+
+function theProbe(): NamespaceProcess {
+  if (!probe) throw new Error('no client probe running');
+  return probe;
+}
+
+type Announcement = { node?: string; addresses?: string[]; interfaces?: string[] };
+
+async function announcementOf(namespace: string, name: string): Promise<Announcement | undefined> {
+  try {
+    const object = (await api.custom.getNamespacedCustomObject({
+      group: 'sluice.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'l2announcements',
+      name,
+    })) as { status?: Announcement };
+    return object.status ?? {};
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
+  }
+}
+
+async function leaseExists(node: string, namespace: string): Promise<boolean> {
+  try {
+    await leases.readNamespacedLease({ name: `sluice-speaker-${node}`, namespace });
+    return true;
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return false;
+    throw error;
+  }
+}
+
+/** How long ago the node's speaker last renewed its heartbeat Lease, by the Lease's renewTime. */
+async function heartbeatAgeMs(node: string, namespace: string): Promise<number | undefined> {
+  const lease = await leases.readNamespacedLease({ name: `sluice-speaker-${node}`, namespace });
+  const renewed = lease.spec?.renewTime;
+  return renewed ? Date.now() - new Date(renewed).getTime() : undefined;
+}
+
+function speakerTails(): string {
+  return theLab()
+    .nodes.map(
+      (n) =>
+        `--- ${n.name} speaker (${n.speaker?.running ? 'running' : 'not running'}):\n${n.speaker?.tail(12) ?? ''}`,
+    )
+    .join('\n');
+}
+
+/** Starts the speakers that are not running (with these settings). */
+async function ensureSpeakers(settings: SpeakerSettings): Promise<void> {
+  for (const node of theLab().nodes) {
+    if (!node.speaker?.running) await theLab().startSpeaker(node, settings);
+  }
+}
+
+/**
+ * Waits for steady state on `address` (see waitForSteadyHolder: one holder, unchanged for a 4 s window of
+ * samples, the L2Announcement naming it, the client reaching it) and checks the announcement's content.
+ * Windows in which the address moved (a node rejoined and won it back) are reported, with any sample that
+ * saw two holders during such a handover.
+ */
+async function steadyHolder(
+  t: TestContext,
+  address: string,
+  announcement: { namespace: string; name: string },
+): Promise<LabNode> {
+  const steady = await waitForSteadyHolder(
+    theLab(),
+    theProbe(),
+    address,
+    async () => (await announcementOf(announcement.namespace, announcement.name))?.node,
+    4_000,
+    FAILOVER_WAIT_MS,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${speakerTails()}`);
+  });
+  const { holder } = steady;
+  const status = await announcementOf(announcement.namespace, announcement.name);
+  assert.equal(status?.node, holder.name);
+  assert.deepEqual(status?.addresses, [address]);
+  assert.deepEqual(status?.interfaces, ['eth0']);
+  t.diagnostic(`steady: ${address} on ${holder.name} alone in ${steady.samples} samples over 4 s`);
+  if (steady.unsettledWindows > 0) {
+    const line =
+      `handover before steady state (${address}): ${steady.unsettledWindows} window(s) saw it move; ` +
+      `${steady.overlapSamples} sample(s) saw two holders`;
+    figures.push(line);
+    t.diagnostic(line);
+  }
+  return holder;
+}
+
+/** Runs `disrupt` against the holder and measures the failover (see l2-measure.ts). */
+function failover(address: string, from: LabNode, disrupt: () => Promise<void>): Promise<Failover> {
+  return measureFailover(theLab(), theProbe(), address, from, disrupt, FAILOVER_WAIT_MS).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}\n${speakerTails()}`);
+    },
+  );
+}
+
+function report(t: TestContext, label: string, f: Failover): void {
+  const line =
+    `${label}: client answered by the new node after ${f.failoverMs} ms; address gone from the old node ` +
+    `after ${f.goneMs} ms, on the new node after ${f.takenMs} ms; overlap in ${f.overlaps}/${f.samples} samples ` +
+    `(heartbeat ${HEARTBEAT_DURATION}s/${HEARTBEAT_INTERVAL}s, fence ${FENCE_SECONDS}s)`;
+  figures.push(line);
+  t.diagnostic(line);
+}
+
+/** The client's neighbour entry must point at the new holder: it learnt the move from the announcement. */
+async function assertClientSendsTo(t: TestContext, address: string, node: LabNode): Promise<void> {
+  const neighbour = await theLab().clientNeighbour(address);
+  t.diagnostic(
+    `client neighbour entry for ${address}: ${JSON.stringify(neighbour)} (${node.name} is ${node.member.mac})`,
+  );
+  assert.equal(theLab().nodeWithMac(neighbour?.mac)?.name, node.name);
+}
+
+async function applyJson(object: unknown): Promise<void> {
+  await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(object));
+}
+
+before(async () => {
+  const problems = namespaceTestProblems(['arping', 'na6']);
+  if (problems.length > 0) {
+    throw new Error(
+      `the L2 data-plane test cannot run here: ${problems.join('; ')} ` +
+        '(scripts/ensure-system-packages.sh installs iproute2, iputils-arping and ipv6toolkit)',
+    );
+  }
+  await installCrds(cluster);
+  for (const crd of ['l2advertisements.sluice.dev', 'l2announcements.sluice.dev']) {
+    await kubectl(cluster, ['wait', '--for=condition=Established', `crd/${crd}`, '--timeout=30s']).catch(
+      (error: Error) => {
+        throw new Error(`CRD ${crd} is not installed from crds/ (the speaker's CRDs): ${error.message}`);
+      },
+    );
+  }
+  lab = await L2Lab.create({
+    cluster,
+    prefix: 'sl2',
+    nodes: [
+      { key: 'a', ipv4: '198.51.100.11/24', ipv6: '2001:db8:51::11/64' },
+      { key: 'b', ipv4: '198.51.100.12/24', ipv6: '2001:db8:51::12/64' },
+    ],
+    client: { ipv4: '198.51.100.100/24', ipv6: '2001:db8:51::100/64' },
+    servicePort: PORT,
+  });
+  for (const node of lab.nodes) {
+    nodeNames.push(node.name);
+    await createReadyNode(cluster, node.name, node.member.ipv4.split('/')[0]!);
+  }
+  await kubectl(cluster, ['create', 'namespace', NS]);
+  await createPool(cluster, POOL, [POOL_RANGE], false);
+  await createPool(cluster, POOL6, [POOL6_RANGE], false);
+  await applyJson({
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'L2Advertisement',
+    metadata: { name: ADVERTISEMENT },
+    spec: { addressPools: [POOL, POOL6] },
+  });
+  controller = new SluiceProcess(cluster.kubeconfigPath, [
+    `--load-balancer-class=${CLASS}`,
+    '--leader-elect=false',
+  ]);
+  await applyJson({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: SERVICE, namespace: NS, annotations: { 'sluice.dev/pool': POOL } },
+    spec: {
+      type: 'LoadBalancer',
+      loadBalancerClass: CLASS,
+      ports: [{ name: 'name', port: PORT, targetPort: PORT }],
+    },
+  });
+  vip = await waitForAddress(api.core, NS, SERVICE, 30_000);
+  process.stderr.write(
+    `# l2 lab: LoadBalancer address ${vip}; nodes ${lab.nodes.map((n) => `${n.name} (${n.member.mac})`).join(', ')}; ` +
+      `heartbeat ${HEARTBEAT_DURATION}s/${HEARTBEAT_INTERVAL}s\n`,
+  );
+  await ensureSpeakers(speakers);
+  probe = lab.startProbe(vip, PORT);
+});
+
+after(async () => {
+  if (figures.length > 0)
+    process.stderr.write(`# l2 failover figures:\n${figures.map((f) => `#   ${f}\n`).join('')}`);
+  await controller?.stop('SIGKILL');
+  await lab?.destroy();
+  lab = undefined;
+  await kubectl(cluster, ['delete', 'namespace', NS, '--wait=false']).catch(() => '');
+  for (const pool of [POOL, POOL6]) await kubectl(cluster, ['delete', 'addresspool', pool]).catch(() => '');
+  await kubectl(cluster, ['delete', 'l2advertisement', ADVERTISEMENT]).catch(() => '');
+  for (const name of nodeNames) await kubectl(cluster, ['delete', 'node', name]).catch(() => '');
+});
+
+describe('L2 data plane (network namespaces)', () => {
+  test('steady state: one node announces, the client reaches it, the L2Announcement names it', async (t) => {
+    const holder = await steadyHolder(t, vip, { namespace: NS, name: SERVICE });
+    const entry = await theLab().addressOn(holder, vip);
+    t.diagnostic(`on ${holder.name}: ${JSON.stringify(entry)}`);
+    // The fence: a lifetime no longer than D − R, and never a source address.
+    assert.ok(
+      entry && entry.validLifetime <= FENCE_SECONDS,
+      `valid_lft ${entry?.validLifetime} > ${FENCE_SECONDS}`,
+    );
+    assert.equal(entry.preferredLifetime, 0);
+    assert.equal(entry.prefixlen, 32);
+    await waitFor(
+      async () =>
+        (await eventsFor(api, NS, SERVICE)).some(
+          (e) => e.reason === 'nodeAssigned' && e.note?.includes(holder.name),
+        ),
+      30_000,
+      () => `no nodeAssigned Event naming ${holder.name} on ${NS}/${SERVICE}`,
+    );
+    await assertClientSendsTo(t, vip, holder);
+  });
+
+  test('SIGKILL the announcing speaker: its kernel drops the address, the other node takes over', async (t) => {
+    await ensureSpeakers(speakers);
+    const holder = await steadyHolder(t, vip, { namespace: NS, name: SERVICE });
+    const other = theLab().other(holder);
+    const before = await theLab().addressOn(holder, vip);
+    const age = await heartbeatAgeMs(holder.name, NS);
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const f = await failover(vip, holder, async () => {
+      exit = await holder.speaker!.stop('SIGKILL');
+    });
+    // The signal reached the speaker itself (ip netns exec and setpriv exec it), so nothing ran there after.
+    assert.equal(exit?.signal, 'SIGKILL');
+    report(t, `SIGKILL (valid_lft ${before?.validLifetime}s, last renew ${age} ms before)`, f);
+    // Nothing ran on the killed node to remove it: only the kernel's lifetime (the fence) can have.
+    assert.equal(await theLab().addressOn(holder, vip), undefined);
+    assert.equal(f.overlaps, 0, 'the killed node still held the address when the other had taken it');
+    assert.equal((await announcementOf(NS, SERVICE))?.node, other.name);
+    await assertClientSendsTo(t, vip, other);
+  });
+
+  test('partition: cut the announcer off the LAN and the API; it withdraws by itself, the other takes over', async (t) => {
+    await ensureSpeakers(speakers);
+    const holder = await steadyHolder(t, vip, { namespace: NS, name: SERVICE });
+    const other = theLab().other(holder);
+    const speaker = holder.speaker!;
+    const mark = speaker.lines.length;
+    const age = await heartbeatAgeMs(holder.name, NS);
+    const cutAt = Date.now();
+    const f = await failover(vip, holder, async () => {
+      await Promise.all([theLab().lan.cut(holder.key), theLab().cutApi(holder)]);
+    });
+    report(t, `partition (link + API cut; last renew ${age} ms before)`, f);
+    assert.ok(speaker.running, `the partitioned speaker exited:\n${speaker.tail()}`);
+    // Either the speaker removed the address when its renew deadline passed, or the kernel's lifetime did.
+    const withdrawn = speaker.lines.slice(mark).find((l) => l.msg === 'withdrawn' && l.address === vip);
+    t.diagnostic(
+      withdrawn
+        ? `the partitioned speaker withdrew ${vip} itself ${withdrawn.receivedAt - cutAt} ms after the cut: ` +
+            JSON.stringify({ ...withdrawn, receivedAt: undefined })
+        : `the partitioned speaker logged no withdrawal of ${vip}: its kernel's lifetime removed it`,
+    );
+    assert.equal(await theLab().addressOn(holder, vip), undefined);
+    assert.equal(f.overlaps, 0, 'the partitioned node still held the address when the other had taken it');
+    assert.equal((await announcementOf(NS, SERVICE))?.node, other.name);
+
+    await theLab().lan.restore(holder.key);
+    await theLab().startApiForwarder(holder);
+    const after = await steadyHolder(t, vip, { namespace: NS, name: SERVICE });
+    t.diagnostic(`after the partition healed: ${after.name} announces (exactly one)`);
+  });
+
+  test('SIGTERM the announcing speaker: it withdraws and hands over at once', async (t) => {
+    await ensureSpeakers(speakers);
+    const holder = await steadyHolder(t, vip, { namespace: NS, name: SERVICE });
+    const other = theLab().other(holder);
+    const speaker = holder.speaker!;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const f = await failover(vip, holder, async () => {
+      exit = await speaker.stop('SIGTERM');
+    });
+    report(t, 'SIGTERM (graceful)', f);
+    assert.deepEqual(exit, { code: 0, signal: null }, speaker.tail());
+    assert.ok(
+      speaker.lines.some((l) => l.msg === 'withdrawn' && l.address === vip),
+      `no 'withdrawn' log line for ${vip}:\n${speaker.tail()}`,
+    );
+    assert.equal(await leaseExists(holder.name, NS), false, 'the stopped speaker left its heartbeat Lease');
+    assert.equal(f.overlaps, 0);
+    assert.equal((await announcementOf(NS, SERVICE))?.node, other.name);
+    await assertClientSendsTo(t, vip, other);
+  });
+
+  test('IPv6: an unsolicited neighbour advertisement moves the client to the new node', async (t) => {
+    // The test control plane is dual-stack: the controller gives this IPv6-only Service an address from the
+    // IPv6 pool, and the same speakers announce it.
+    const l2 = theLab();
+    await ensureSpeakers(speakers);
+    await applyJson({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: SERVICE6, namespace: NS, annotations: { 'sluice.dev/pool': POOL6 } },
+      spec: {
+        type: 'LoadBalancer',
+        loadBalancerClass: CLASS,
+        ipFamilyPolicy: 'SingleStack',
+        ipFamilies: ['IPv6'],
+        ports: [{ name: 'name', port: PORT, targetPort: PORT }],
+      },
+    });
+    const vip6 = await waitForAddress(api.core, NS, SERVICE6, 30_000);
+    assert.ok(vip6.startsWith(POOL6_PREFIX), `${SERVICE6} got ${vip6}, not an address of ${POOL6}`);
+    await theProbe().stop();
+    probe = l2.startProbe(vip6, PORT);
+    const holder = await steadyHolder(t, vip6, { namespace: NS, name: SERVICE6 });
+    const entry = await l2.addressOn(holder, vip6);
+    t.diagnostic(`on ${holder.name}: ${JSON.stringify(entry)}`);
+    assert.ok(
+      entry && entry.validLifetime <= FENCE_SECONDS,
+      `valid_lft ${entry?.validLifetime} > ${FENCE_SECONDS}`,
+    );
+    assert.equal(entry.prefixlen, 128);
+    assert.equal(entry.preferredLifetime, 0);
+    await assertClientSendsTo(t, vip6, holder);
+
+    const other = l2.other(holder);
+    const f = await failover(vip6, holder, async () => {
+      await holder.speaker!.stop('SIGKILL');
+    });
+    report(t, `IPv6 SIGKILL (${vip6})`, f);
+    assert.equal(await l2.addressOn(holder, vip6), undefined);
+    assert.equal(f.overlaps, 0);
+    assert.equal((await announcementOf(NS, SERVICE6))?.node, other.name);
+    await assertClientSendsTo(t, vip6, other);
+  });
+});
