@@ -7,6 +7,7 @@ import { ConfigError, flagHelp, loadConfig } from './config/config.ts';
 import { runController } from './controller/manager.ts';
 import { planServices } from './controller/offline-plan.ts';
 import { runImport } from './import/import-command.ts';
+import { KubeConfigError } from './kube/kube-config.ts';
 import { createLogger } from './observability/logger.ts';
 import { createProvider } from './providers/index.ts';
 import { speakerCommand } from './speaker/command.ts';
@@ -121,6 +122,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    if (error instanceof KubeConfigError) {
+      process.stderr.write(`sluice: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(
       `sluice: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );

@@ -4,7 +4,6 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
-  type KubeConfig,
   type KubernetesObject,
   type V1Service,
 } from '@kubernetes/client-node';
@@ -12,7 +11,7 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { EventRecorder } from '../kube/event-recorder.ts';
-import { PooledKubeConfig } from '../kube/kube-config.ts';
+import { loadKubeConfig } from '../kube/kube-config.ts';
 import { describe, LeaderElector } from '../kube/leader-election.ts';
 import { objectKey, Reflector } from '../kube/reflector.ts';
 import { ServiceWriter } from '../kube/service-writer.ts';
@@ -25,13 +24,6 @@ import { Backoff, ServiceReconciler, StaleCopy } from './service-reconciler.ts';
 import { hasFinalizer, isManaged, ofOtherClass, ourCondition } from './service-state.ts';
 
 const WATCHDOG_MS = 120_000;
-
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new PooledKubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
 
 export interface RunningController {
   /** Stops the controller (the same as aborting its signal). */

@@ -25,6 +25,12 @@ export class ResourceStatusWriter {
   readonly #onWrite: (resource: string) => void;
   readonly #resources: Array<{ watch: WatchedResource; reflector: Reflector<Watched> }> = [];
   #dirty = true;
+  /**
+   * Per object, the write the apiserver refused for good (4xx other than conflict or throttling),
+   * with the object's resourceVersion: not sent again until either changes, so a status the
+   * schema rejects (or missing RBAC) costs one warning, not a write every second.
+   */
+  readonly #refused = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
@@ -68,6 +74,9 @@ export class ResourceStatusWriter {
         const desired = status(object);
         if (desired === undefined || sameJson(object.status, desired)) continue;
         const name = object.metadata?.name ?? '';
+        const attempt = `${object.metadata?.resourceVersion ?? ''} ${JSON.stringify(desired)}`;
+        const id = `${watch.plural}/${name}`;
+        if (this.#refused.get(id) === attempt) continue;
         try {
           this.#onWrite(`${watch.plural}/status`);
           await this.#api.patchClusterCustomObjectStatus(
@@ -83,9 +92,13 @@ export class ResourceStatusWriter {
         } catch (error) {
           // Deleted meanwhile: nothing to report on. Anything else: try again on the next pass.
           if (error instanceof ApiException && error.code === 404) continue;
-          this.#dirty = true;
+          const code = error instanceof ApiException ? error.code : 0;
+          if (code >= 400 && code < 500 && code !== 409 && code !== 429) this.#refused.set(id, attempt);
+          else this.#dirty = true;
           this.#log.warn({ [watch.plural]: name, err: describe(error) }, 'could not write status');
+          continue;
         }
+        this.#refused.delete(id);
       }
     }
   }

@@ -70,7 +70,7 @@ export class ServiceReconciler {
       .map((s) => {
         const ref = refOf(s);
         this.#provisioned.set(objectKey(s), ref);
-        return { service: ref, key: objectKey(s), addresses: publishedAddresses(s), ...validIntent(s) };
+        return { service: ref, key: objectKey(s), addresses: publishedAddresses(s), ...adoptionIntent(s) };
       });
     for (const problem of this.#deps.provider.adopt(existing)) {
       this.#deps.log.warn({ service: problem.key }, problem.message);
@@ -354,10 +354,12 @@ function olderFirst(a: V1Service, b: V1Service): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-/** The Service's intent, when decide() finds no error in it. */
-function validIntent(service: V1Service): { intent?: LoadBalancerIntent } {
-  const { intent, problems } = decide(service);
-  return problems.some((p) => p.severity === 'error') ? {} : { intent };
+/**
+ * The Service's intent for adoption, even when its manifest has errors: its sharing key and ports
+ * still decide who may share its address (an unrelated typo must not split a shared address).
+ */
+function adoptionIntent(service: V1Service): { intent: LoadBalancerIntent } {
+  return { intent: decide(service).intent };
 }
 
 function refOf(service: V1Service): ServiceRef {

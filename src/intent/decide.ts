@@ -84,6 +84,12 @@ export function decide(service: V1Service): Decision {
   };
 }
 
+const METALLB_READ_SUFFIXES = new Set(
+  [METALLB.loadBalancerIPs, METALLB.addressPool, METALLB.allowSharedIP].map((k) =>
+    k.slice(METALLB_PREFIX.length),
+  ),
+);
+
 /**
  * MetalLB's keys under the old metallb.universe.tf/ prefix are read as their metallb.io/ twins, with a
  * warning (as MetalLB does). Both set and different is a conflict; the new key's value is used.
@@ -94,8 +100,10 @@ function withDeprecatedMetalLB(
 ): Record<string, string> {
   const result = { ...annotations };
   for (const [key, value] of Object.entries(annotations)) {
-    if (!key.startsWith(METALLB_DEPRECATED_PREFIX)) continue;
-    const current = METALLB_PREFIX + key.slice(METALLB_DEPRECATED_PREFIX.length);
+    const suffix = key.slice(METALLB_DEPRECATED_PREFIX.length);
+    // Only the keys Sluice reads: MetalLB itself wrote others (ip-allocated-from-pool), not the user.
+    if (!key.startsWith(METALLB_DEPRECATED_PREFIX) || !METALLB_READ_SUFFIXES.has(suffix)) continue;
+    const current = METALLB_PREFIX + suffix;
     const existing = annotations[current];
     if (existing !== undefined && existing.trim() !== value.trim()) {
       problems.push(

@@ -55,3 +55,19 @@ export class PooledKubeConfig extends KubeConfig {
     context.setDispatcher(pool);
   }
 }
+
+/** A kubeconfig that cannot be read: the user's to fix, reported without a stack trace. */
+export class KubeConfigError extends Error {}
+
+/** Loads `path`, or the in-cluster / $KUBECONFIG default, into a pooled KubeConfig. */
+export function loadKubeConfig(path: string | undefined): PooledKubeConfig {
+  const kc = new PooledKubeConfig();
+  try {
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new KubeConfigError(`cannot load the kubeconfig${path ? ` ${path}` : ''}: ${why}`);
+  }
+  return kc;
+}

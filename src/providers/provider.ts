@@ -46,7 +46,7 @@ export interface ExistingLoadBalancer {
   service: ServiceRef;
   key: string;
   addresses: string[];
-  /** What the Service asks for now (e.g. its sharing key), when it has no errors. */
+  /** What the Service asks for now (its sharing key, ports, labels), even if its manifest has errors. */
   intent?: LoadBalancerIntent;
 }
 

@@ -13,7 +13,8 @@ Usage: sluice speaker --node-name NAME [flags]   (flags also read from SLUICE_<F
 Flags:
 ${speakerFlagHelp()}
 
-Needs: ip (iproute2), arping (iputils-arping), na6 (ipv6toolkit) on PATH, and CAP_NET_ADMIN + CAP_NET_RAW
+Needs: ip (iproute2), arping (iputils-arping), na6 (ipv6toolkit) on PATH, and CAP_NET_ADMIN, CAP_NET_RAW,
+CAP_SETUID and CAP_SETGID (na6 drops to nobody once its socket is open)
 in the host network namespace.
 `;
 

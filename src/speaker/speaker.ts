@@ -17,7 +17,7 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
 import type { SpeakerConfig } from '../config/speaker-config.ts';
 import { EventRecorder } from '../kube/event-recorder.ts';
-import { PooledKubeConfig } from '../kube/kube-config.ts';
+import { loadKubeConfig, type PooledKubeConfig } from '../kube/kube-config.ts';
 import { Reflector } from '../kube/reflector.ts';
 import { startHealthServer } from '../observability/health.ts';
 import type { WantedAddress } from './announcement-plan.ts';
@@ -93,7 +93,7 @@ class Speaker {
   readonly #view = new HeartbeatView();
   readonly #runner: CommandRunner;
   readonly #announcer: Announcer;
-  readonly #kc = new PooledKubeConfig();
+  readonly #kc: PooledKubeConfig;
   readonly #selection: { loadBalancerClass: string; manageUnclassed: boolean };
   /** D − R: how long after a renewal began this speaker may keep announcing. */
   readonly #holdMs: number;
@@ -151,8 +151,7 @@ class Speaker {
       onAnnounce: () => this.#metrics.announcements.inc(),
       onWithdraw: () => this.#metrics.withdrawals.inc(),
     });
-    if (config.kubeconfig) this.#kc.loadFromFile(config.kubeconfig);
-    else this.#kc.loadFromDefault();
+    this.#kc = loadKubeConfig(config.kubeconfig);
   }
 
   async run(signal: AbortSignal): Promise<RunningSpeaker> {

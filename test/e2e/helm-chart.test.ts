@@ -391,9 +391,41 @@ describe('chart', () => {
     assert.match(fractional ?? 'accepted', /speaker\/heartbeat\/duration/);
     const port = await helmError(['template', 'x', CHART, '--set', 'speaker.healthPort=70000']);
     assert.match(port ?? 'accepted', /speaker\/healthPort/);
-    // A speaker must drop its addresses before the others may take them: duration - interval >= 1 s.
-    const tight = await helmError(['template', 'x', CHART, '--set-json', 'speaker.heartbeat.interval=5.5']);
-    assert.match(tight ?? 'accepted', /speaker.heartbeat.interval must be at least 1 second shorter/);
+    // The speaker's own rule (its address lifetime fence): floor(D - R) >= R + 1 and D >= R + 3.
+    for (const [duration, interval] of [
+      [6, 5.5],
+      [4, 2],
+      [3, 1],
+    ]) {
+      const tight = await helmError([
+        'template',
+        'x',
+        CHART,
+        '--set-json',
+        `speaker.heartbeat.duration=${duration}`,
+        '--set-json',
+        `speaker.heartbeat.interval=${interval}`,
+      ]);
+      assert.match(
+        tight ?? `${duration}/${interval} accepted`,
+        /speaker\.heartbeat: need floor\(duration - interval\)/,
+      );
+    }
+    for (const [duration, interval] of [
+      [6, 2],
+      [4, 1],
+    ]) {
+      const fine = await helmError([
+        'template',
+        'x',
+        CHART,
+        '--set-json',
+        `speaker.heartbeat.duration=${duration}`,
+        '--set-json',
+        `speaker.heartbeat.interval=${interval}`,
+      ]);
+      assert.equal(fine, undefined, `${duration}/${interval} must be accepted`);
+    }
   });
 });
 

@@ -309,6 +309,10 @@ export class NamespaceProcess {
       }
       for (const wake of [...this.#waiters]) wake();
     });
+    // A spawn failure (no `ip` on PATH) arrives here, then 'close'; keep it for tail().
+    this.child.on('error', (error) => {
+      this.#stderr += `\n${error.message}`;
+    });
     this.child.stderr!.on('data', (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-20_000);
     });

@@ -386,6 +386,13 @@ describe('decide: MetalLB annotations under the deprecated metallb.universe.tf/ 
     );
     assert.ok(problems[0]!.message.includes('metallb.io/loadBalancerIPs'));
   });
+  it('keys Sluice does not read are left alone, whatever MetalLB wrote there', () => {
+    const { problems } = decideWith({
+      'metallb.universe.tf/ip-allocated-from-pool': 'old',
+      'metallb.io/ip-allocated-from-pool': 'new',
+    });
+    assert.deepEqual(problems, []);
+  });
   it('disagreeing with the new key is a conflict', () => {
     const { problems } = decideWith({
       'metallb.universe.tf/address-pool': 'a',
