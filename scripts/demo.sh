@@ -27,7 +27,7 @@ eval "$("$NODE" test/harness/cluster.ts up --dir "$DIR/cluster")"
 
 echo "==> installing the CRDs and an address pool"
 kubectl apply -f crds/ >/dev/null
-kubectl wait --for=condition=Established crd/addresspools.sluice.dev --timeout=30s >/dev/null
+kubectl wait --for=condition=Established -f crds/ --timeout=30s >/dev/null
 kubectl apply -f examples/pool.yaml
 
 echo "==> starting Sluice (logs: $DIR/sluice.log)"
@@ -37,7 +37,7 @@ echo $! >"$DIR/sluice.pid"
 
 echo "==> applying sample Services"
 kubectl apply -f examples/demo-services.yaml
-for svc in my-service pinned; do
+for svc in my-service pinned pinned-tcp dual; do
   for _ in $(seq 1 100); do
     ip=$(kubectl get svc "$svc" -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
     [ -n "$ip" ] && break
