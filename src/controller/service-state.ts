@@ -70,10 +70,11 @@ export function statusChange(
   if (condition === null) {
     conditionChanged = current !== undefined;
   } else {
+    const message = boundedMessage(condition.message);
     conditionChanged =
       current?.status !== condition.status ||
       current.reason !== condition.reason ||
-      current.message !== condition.message ||
+      current.message !== message ||
       current.observedGeneration !== generation;
     const transitioned = current?.status !== condition.status;
     conditions = [
@@ -82,7 +83,7 @@ export function statusChange(
         type: CONDITION_TYPE,
         status: condition.status,
         reason: condition.reason,
-        message: condition.message,
+        message,
         lastTransitionTime: transitioned || !current ? now : current.lastTransitionTime,
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       },
@@ -104,6 +105,13 @@ export function statusChange(
       : {},
     conditions,
   };
+}
+
+/** Condition messages stay readable (and far below the API's 32768 limit) whatever they gather. */
+const MESSAGE_LIMIT = 4096;
+
+function boundedMessage(text: string): string {
+  return text.length <= MESSAGE_LIMIT ? text : `${text.slice(0, MESSAGE_LIMIT - 1)}…`;
 }
 
 function sameIngress(

@@ -104,7 +104,7 @@ function held(allocator: Allocator, key: string): string[] {
 }
 
 function failure(result: AllocationResult): { reason: string; message: string } {
-  assert.ok(!result.ok, `expected a failure, got ${JSON.stringify(result.ok && result.addresses)}`);
+  assert.ok(!result.ok, `expected a failure, got ${result.ok && result.addresses.map((a) => a.address)}`);
   return { reason: result.reason, message: result.message };
 }
 
@@ -1233,15 +1233,157 @@ describe('stability when pools change', () => {
     assert.equal(take(al, 'ns/new', { pool: 'c' }), '10.0.0.1');
   });
 
-  it('a named pool that is gone is reported, and the address is still held', () => {
+  const KEPT = 'it is kept. Request another address or delete the Service to give it up';
+
+  it('a named pool that shrinks keeps the address, with a notice; the request did not change', () => {
+    const al = allocatorWith(pool('p', ['10.0.0.1-10.0.0.10']));
+    assert.equal(take(al, 'ns/first', { pool: 'p' }), '10.0.0.1');
+    assert.equal(take(al, 'ns/named', { pool: 'p' }), '10.0.0.2');
+    al.setPools([pool('p', ['10.0.0.3-10.0.0.10'])]);
+    for (let i = 0; i < 2; i++) {
+      const kept = al.allocate(req('ns/named', { pool: 'p' }));
+      assert.deepEqual(addressesOf(kept), ['10.0.0.2']);
+      assert.deepEqual(noticesOf(kept), [
+        { reason: 'AddressOutsidePools', message: `10.0.0.2 is no longer in any address pool; ${KEPT}` },
+      ]);
+    }
+    assert.equal(take(al, 'ns/new', { pool: 'p' }), '10.0.0.3');
+    // Another pool now holding the address: still kept, and the notice says it is outside the named pool.
+    al.setPools([pool('p', ['10.0.0.3-10.0.0.10']), pool('q', ['10.0.0.0-10.0.0.2'])]);
+    const inOther = al.allocate(req('ns/named', { pool: 'p' }));
+    assert.deepEqual(addressesOf(inOther), ['10.0.0.2']);
+    assert.deepEqual(noticesOf(inOther), [
+      {
+        reason: 'AddressOutsidePools',
+        message: `10.0.0.2 is not in address pool "p" that the Service names (which no longer contains it); ${KEPT}`,
+      },
+    ]);
+    assert.equal(take(al, 'ns/other', { pool: 'q' }), '10.0.0.0', 'nobody else gets the kept address');
+    // 10.0.0.1 is held by ns/first, 10.0.0.2 kept by ns/named.
+    assert.equal(failure(al.allocate(req('ns/other2', { pool: 'q' }))).reason, 'PoolExhausted');
+  });
+
+  it('a named pool that shrinks with reallocateRemovedAddresses moves the address within that pool', () => {
+    const flag = { reallocateRemovedAddresses: true };
+    const al = allocatorWith(pool('p', ['10.0.0.1-10.0.0.10'], flag), pool('q', ['10.0.0.0/29']));
+    assert.equal(take(al, 'ns/first', { pool: 'p' }), '10.0.0.1');
+    assert.equal(take(al, 'ns/named', { pool: 'p' }), '10.0.0.2');
+    al.setPools([pool('p', ['10.0.0.3-10.0.0.10'], flag), pool('q', ['10.0.0.0/29'])]);
+    const moved = al.allocate(req('ns/named', { pool: 'p' }));
+    assert.deepEqual(addressesOf(moved), ['10.0.0.3']);
+    assert.equal(moved.ok && moved.addresses[0]?.pool, 'p');
+    assert.deepEqual(noticesOf(moved), [
+      {
+        reason: 'AddressReallocated',
+        message:
+          '10.0.0.2 was removed from address pool "p", which has reallocateRemovedAddresses: true; a new address replaces it',
+      },
+    ]);
+    assert.deepEqual(holders(al, '10.0.0.2'), []);
+    // Setting the flag only after the shrink moves it too, even though another pool holds the address.
+    assert.equal(take(al, 'ns/late', { pool: 'p' }), '10.0.0.4');
+    al.setPools([pool('p', ['10.0.0.5-10.0.0.10']), pool('q', ['10.0.0.0/29'])]);
+    assert.equal(take(al, 'ns/late', { pool: 'p' }), '10.0.0.4');
+    al.setPools([pool('p', ['10.0.0.5-10.0.0.10'], flag), pool('q', ['10.0.0.0/29'])]);
+    assert.equal(take(al, 'ns/late', { pool: 'p' }), '10.0.0.5');
+  });
+
+  it('a named pool that is deleted keeps the address with a notice, and no failure', () => {
     const al = allocatorWith(pool('a', ['10.0.0.0/29']), pool('b', ['10.0.1.0/29']));
     assert.equal(take(al, 'ns/named', { pool: 'a' }), '10.0.0.0');
     al.setPools([pool('b', ['10.0.1.0/29'])]);
-    assert.deepEqual(failure(al.allocate(req('ns/named', { pool: 'a' }))), {
+    const kept = al.allocate(req('ns/named', { pool: 'a' }));
+    assert.deepEqual(addressesOf(kept), ['10.0.0.0']);
+    assert.deepEqual(noticesOf(kept), [
+      { reason: 'AddressOutsidePools', message: `10.0.0.0 is no longer in any address pool; ${KEPT}` },
+    ]);
+    assert.deepEqual(held(al, 'ns/named'), ['10.0.0.0']);
+    // A Service that holds nothing and names the missing pool still fails.
+    assert.deepEqual(failure(al.allocate(req('ns/fresh', { pool: 'a' }))), {
       reason: 'PoolNotFound',
       message: 'address pool "a" does not exist',
     });
-    assert.deepEqual(held(al, 'ns/named'), ['10.0.0.0']);
+    // The same addresses under another pool: still kept, the notice names the missing pool.
+    al.setPools([pool('b', ['10.0.1.0/29']), pool('c', ['10.0.0.0/29'])]);
+    const inOther = al.allocate(req('ns/named', { pool: 'a' }));
+    assert.deepEqual(addressesOf(inOther), ['10.0.0.0']);
+    assert.deepEqual(noticesOf(inOther), [
+      {
+        reason: 'AddressOutsidePools',
+        message: `10.0.0.0 is not in address pool "a" that the Service names (which does not exist); ${KEPT}`,
+      },
+    ]);
+    // Dual-stack: the held family is kept and the other one is only a notice.
+    const dual = al.allocate(
+      req('ns/named', { pool: 'a', families: ['IPv4', 'IPv6'], policy: 'PreferDualStack' }),
+    );
+    assert.deepEqual(addressesOf(dual), ['10.0.0.0']);
+    assert.deepEqual(
+      noticesOf(dual).map((n) => n.reason),
+      ['AddressOutsidePools', 'FamilyUnavailable'],
+    );
+  });
+
+  it('naming another pool moves the address; naming a missing one fails and keeps it', () => {
+    const al = allocatorWith(pool('p', ['10.0.0.0/29']), pool('q', ['10.0.1.0/29']));
+    assert.equal(take(al, 'ns/s', { pool: 'p' }), '10.0.0.0');
+    assert.deepEqual(failure(al.allocate(req('ns/s', { pool: 'gone' }))), {
+      reason: 'PoolNotFound',
+      message: 'address pool "gone" does not exist',
+    });
+    assert.deepEqual(held(al, 'ns/s'), ['10.0.0.0']);
+    const moved = al.allocate(req('ns/s', { pool: 'q' }));
+    assert.deepEqual(addressesOf(moved), ['10.0.1.0']);
+    assert.deepEqual(noticesOf(moved), []);
+    assert.deepEqual(holders(al, '10.0.0.0'), []);
+    // Shrinking q, then naming p again: a change, so the address moves back into p.
+    al.setPools([pool('p', ['10.0.0.0/29']), pool('q', ['10.0.1.4/30'])]);
+    assert.equal(take(al, 'ns/s', { pool: 'q' }), '10.0.1.0');
+    assert.equal(take(al, 'ns/s', { pool: 'p' }), '10.0.0.0');
+    // Dropping the annotation keeps the address; naming a pool that does not contain it afterwards moves it.
+    al.setPools([pool('p', ['10.0.0.4/30']), pool('q', ['10.0.1.4/30'])]);
+    assert.equal(take(al, 'ns/s'), '10.0.0.0');
+    assert.equal(take(al, 'ns/s', { pool: 'p' }), '10.0.0.4');
+  });
+
+  it('a requested address in a named pool that shrinks is kept with a notice', () => {
+    const al = allocatorWith(pool('p', ['10.0.0.0/29']));
+    const request = { pool: 'p', addresses: ['10.0.0.2'] };
+    assert.equal(take(al, 'ns/s', request), '10.0.0.2');
+    al.setPools([pool('p', ['10.0.0.4/30'])]);
+    const kept = al.allocate(req('ns/s', request));
+    assert.deepEqual(addressesOf(kept), ['10.0.0.2']);
+    assert.deepEqual(noticesOf(kept), [
+      { reason: 'AddressOutsidePools', message: `10.0.0.2 is no longer in any address pool; ${KEPT}` },
+    ]);
+  });
+
+  it('restored addresses and a named pool: kept while the pool is theirs or gone, moved when another is named', () => {
+    const al = allocatorWith(pool('p', ['10.0.0.0/29']), pool('q', ['10.0.1.0/29']));
+    restored(al, 'ns/in-p', ['10.0.0.2']);
+    restored(al, 'ns/other', ['10.0.0.5']);
+    restored(al, 'ns/outside', ['192.0.2.1']);
+    restored(al, 'ns/orphan', ['10.0.1.5']);
+    // The pool that contained the address when restored shrinks before the first allocate.
+    al.setPools([pool('p', ['10.0.0.4/30']), pool('q', ['10.0.1.0/29'])]);
+    const kept = al.allocate(req('ns/in-p', { pool: 'p' }));
+    assert.deepEqual(addressesOf(kept), ['10.0.0.2']);
+    assert.deepEqual(noticesOf(kept), [
+      { reason: 'AddressOutsidePools', message: `10.0.0.2 is no longer in any address pool; ${KEPT}` },
+    ]);
+    // In no pool and the request names one: kept, with a notice.
+    const outside = al.allocate(req('ns/outside', { pool: 'q' }));
+    assert.deepEqual(addressesOf(outside), ['192.0.2.1']);
+    assert.equal(noticesOf(outside)[0]?.reason, 'AddressOutsidePools');
+    // Named pool gone: nothing could replace it, so it is kept rather than failing with PoolNotFound.
+    const orphan = al.allocate(req('ns/orphan', { pool: 'missing' }));
+    assert.deepEqual(addressesOf(orphan), ['10.0.1.5']);
+    assert.equal(noticesOf(orphan)[0]?.reason, 'AddressOutsidePools');
+    // Restored in one pool, another existing pool named: that is a request for it.
+    assert.equal(take(al, 'ns/other', { pool: 'q' }), '10.0.1.0');
+    assert.deepEqual(holders(al, '10.0.0.5'), []);
+    // Once kept under a named pool the request is known: naming another one afterwards moves the address.
+    assert.equal(take(al, 'ns/outside', { pool: 'p' }), '10.0.0.4');
   });
 
   it('reallocateRemovedAddresses: a removed address is replaced and freed', () => {
@@ -1342,6 +1484,79 @@ describe('stability when pools change', () => {
     al.release('ns/a');
     assert.equal(take(al, 'ns/b'), '10.0.0.1');
     assert.equal(take(al, 'ns/c'), '10.0.0.2');
+  });
+});
+
+describe('message sizes stay bounded (status conditions are capped at 32768 characters)', () => {
+  const LIMIT = 4096;
+  /** A DNS-subdomain name of the greatest length Kubernetes allows (253). */
+  const longName = (i: number): string => `pool-${String(i).padStart(4, '0')}-${'x'.repeat(243)}`;
+
+  it('pool status: 1024 ranges inside an older /16, and an older pool overlapped by hundreds', () => {
+    const small = Array.from({ length: 1024 }, (_, i) => `10.0.${i >> 6}.${(i & 63) * 4}/30`);
+    const al = allocatorWith(pool('big', ['10.0.0.0/16'], {}, T0), pool('small', small, {}, T1));
+    for (const name of ['big', 'small']) {
+      const conflicts = al.poolStatus(name)?.conflicts ?? [];
+      assert.equal(conflicts.length, 1);
+      assert.ok(conflicts.join('; ').length <= LIMIT, `${name}: ${conflicts.join('; ').length}`);
+      assert.match(conflicts[0]!, /and 1019 more overlaps/);
+    }
+    al.setPools([
+      pool('big', ['10.0.0.0/8'], {}, T0),
+      ...Array.from({ length: 300 }, (_, i) => pool(longName(i), [`10.${i >> 8}.${i & 255}.0/24`], {}, T1)),
+    ]);
+    const conflicts = al.poolStatus('big')?.conflicts ?? [];
+    assert.ok(conflicts.join('; ').length <= LIMIT, `${conflicts.join('; ').length}`);
+    assert.match(conflicts[conflicts.length - 1]!, /^and \d+ more overlapping pools$/);
+  });
+
+  it('NoMatchingPool, PoolExhausted and FamilyUnavailable name five pools and count the rest', () => {
+    const names = Array.from({ length: 200 }, (_, i) => longName(i));
+    const none = allocatorWith(...names.map((n, i) => pool(n, [`10.${i}.0.0/24`], { autoAssign: false })));
+    const noMatch = failure(none.allocate(req('ns/s')));
+    assert.equal(noMatch.reason, 'NoMatchingPool');
+    assert.ok(noMatch.message.length <= LIMIT, `${noMatch.message.length}`);
+    assert.ok(
+      noMatch.message.endsWith(`"${names[4]}" (autoAssign: false; name it to use it) and 195 more pools`),
+    );
+
+    const full = allocatorWith(...names.map((n, i) => pool(n, [`10.${i}.0.0/32`])));
+    for (let i = 0; i < 200; i++) take(full, `ns/s${i}`);
+    const exhausted = failure(full.allocate(req('ns/late')));
+    assert.equal(exhausted.reason, 'PoolExhausted');
+    assert.equal(
+      exhausted.message,
+      `no free IPv4 address left in address pools ${names
+        .slice(0, 5)
+        .map((n) => `"${n}"`)
+        .join(', ')} and 195 more pools`,
+    );
+
+    const v6 = allocatorWith(
+      pool('v4', ['10.0.0.0/24']),
+      ...names.map((n, i) => pool(n, [`fd00:${i}::/64`], { autoAssign: false })),
+    );
+    const dual = v6.allocate(req('ns/s', { families: ['IPv4', 'IPv6'], policy: 'PreferDualStack' }));
+    assert.deepEqual(addressesOf(dual), ['10.0.0.0']);
+    const [notice] = noticesOf(dual);
+    assert.equal(notice?.reason, 'FamilyUnavailable');
+    assert.ok(notice!.message.length <= LIMIT, `${notice!.message.length}`);
+    assert.match(notice!.message, / and 195 more pools; the Service gets IPv4 only until one is available$/);
+  });
+
+  it('restore and allocate with huge or many bad addresses', () => {
+    const al = allocatorWith(pool('a', ['10.0.0.0/24']));
+    const bad = al.restore(
+      svc('ns/s'),
+      Array.from({ length: 1000 }, (_, i) => `bogus-address-${i}`),
+    );
+    assert.equal(bad.ok, false);
+    assert.ok(!bad.ok && bad.message.length <= LIMIT, `${!bad.ok && bad.message.length}`);
+    assert.match(!bad.ok ? bad.message : '', /; and \d+ more problems$/);
+    const huge = failure(al.allocate(req('ns/s', { addresses: ['9'.repeat(100_000)] })));
+    assert.equal(huge.reason, 'InvalidAddress');
+    assert.ok(huge.message.length <= LIMIT, `${huge.message.length}`);
+    assert.ok(huge.message.endsWith('…'));
   });
 });
 

@@ -11,6 +11,9 @@ import {
   type ServiceIdentity,
 } from '../../src/providers/pool/pool-spec.ts';
 
+const T0 = '2024-01-01T00:00:00Z';
+const T1 = '2024-06-01T00:00:00Z';
+
 function pool(name: string, addresses: string[], creationTimestamp?: string): PoolSpec {
   const parsed = parsePool({ name, ...(creationTimestamp ? { creationTimestamp } : {}) }, { addresses });
   assert.deepEqual(parsed.problems, []);
@@ -426,9 +429,94 @@ describe('pool age and conflicts', () => {
       pool('c', ['10.0.1.0/24', 'fd00::80-fd00::90']),
     ];
     assert.deepEqual(findPoolOverlaps(pools), [
-      'pools "a" and "b" overlap: 10.0.0.0-10.0.0.255 and 10.0.0.5',
-      'pools "a" and "b" overlap: 10.0.0.4-10.0.0.6 and 10.0.0.5',
+      'pools "a" and "b" overlap: 10.0.0.0-10.0.0.255 and 10.0.0.5; 10.0.0.4-10.0.0.6 and 10.0.0.5',
       'pools "b" and "c" overlap: fd00::-fd00::ff and fd00::80-fd00::90',
     ]);
+  });
+});
+
+describe('message sizes stay bounded (status conditions are capped at 32768 characters)', () => {
+  const LIMIT = 4096;
+  const joined = (messages: readonly string[]): number => messages.join('; ').length;
+  /** `count` /30 ranges, all inside 10.0.0.0/16. */
+  const smallRanges = (count: number): string[] =>
+    Array.from({ length: count }, (_, i) => `10.0.${i >> 6}.${(i & 63) * 4}/30`);
+  /** A DNS-subdomain name of the greatest length Kubernetes allows (253). */
+  const longName = (i: number): string => `pool-${String(i).padStart(4, '0')}-${'x'.repeat(243)}`;
+
+  it('1024 ranges of one pool inside another pool: the first five overlaps and a count', () => {
+    const pools = [pool('big', ['10.0.0.0/16'], T0), pool('small', smallRanges(1024), T1)];
+    const { conflicting, messages } = findConflicts(pools);
+    assert.deepEqual([...conflicting], ['small']);
+    for (const name of ['big', 'small']) {
+      const list = messages.get(name) ?? [];
+      assert.equal(list.length, 1);
+      assert.ok(joined(list) <= LIMIT, `${name}: ${joined(list)} characters`);
+      assert.match(list[0]!, /10\.0\.0\.16\/30|10\.0\.0\.16-10\.0\.0\.19/);
+      assert.match(list[0]!, /; and 1019 more overlaps\)/);
+    }
+    assert.equal(
+      messages.get('small')?.[0],
+      'overlaps the older pool "big" (10.0.0.0-10.0.255.255 and 10.0.0.0-10.0.0.3; 10.0.0.0-10.0.255.255 and 10.0.0.4-10.0.0.7; ' +
+        '10.0.0.0-10.0.255.255 and 10.0.0.8-10.0.0.11; 10.0.0.0-10.0.255.255 and 10.0.0.12-10.0.0.15; ' +
+        '10.0.0.0-10.0.255.255 and 10.0.0.16-10.0.0.19; and 1019 more overlaps); this pool hands out no new addresses until the overlap is removed',
+    );
+    const overlaps = findPoolOverlaps(pools);
+    assert.equal(overlaps.length, 1);
+    assert.ok(joined(overlaps) <= LIMIT);
+    assert.match(overlaps[0]!, /^pools "big" and "small" overlap: .*; and 1019 more overlaps$/);
+  });
+
+  it('hundreds of pools with long names overlapping one: the list is cut and counted', () => {
+    const pools = [
+      pool('big', ['10.0.0.0/8'], T0),
+      ...Array.from({ length: 300 }, (_, i) =>
+        pool(longName(i), [`10.${i >> 8}.${i & 255}.0/24`, 'fd00::/64'], T1),
+      ),
+    ];
+    const { conflicting, messages } = findConflicts(pools);
+    assert.equal(conflicting.size, 300);
+    const big = messages.get('big') ?? [];
+    assert.ok(joined(big) <= LIMIT, `${joined(big)} characters`);
+    assert.ok(big.length > 1);
+    assert.match(big[big.length - 1]!, /^and \d+ more overlapping pools$/);
+    const shown = big.length - 1;
+    assert.equal(big[big.length - 1], `and ${300 - shown} more overlapping pools`);
+    // Pools overlapping each other in IPv6 too, but only the first (oldest by name) wins there.
+    const overlaps = findPoolOverlaps(pools);
+    assert.ok(joined(overlaps) <= LIMIT, `${joined(overlaps)} characters`);
+    assert.match(overlaps[overlaps.length - 1]!, /^and \d+ more overlapping pairs of pools$/);
+  });
+
+  it('a spec with 1024 bad entries names five and counts the rest; long entries are cut', () => {
+    const entries = Array.from({ length: 1024 }, (_, i) => `bogus${i}`);
+    const { pool: parsed, problems } = parsePool({ name: 'p' }, { addresses: entries });
+    assert.deepEqual(parsed.ranges, []);
+    assert.deepEqual(problems, [
+      '"bogus0" is not a valid IP address, range (A-B) or CIDR (A/N)',
+      '"bogus1" is not a valid IP address, range (A-B) or CIDR (A/N)',
+      '"bogus2" is not a valid IP address, range (A-B) or CIDR (A/N)',
+      '"bogus3" is not a valid IP address, range (A-B) or CIDR (A/N)',
+      '"bogus4" is not a valid IP address, range (A-B) or CIDR (A/N)',
+      'and 1019 more invalid entries in spec.addresses',
+    ]);
+    const long = parsePool({ name: 'p' }, { addresses: ['1'.repeat(100_000), 7] });
+    assert.equal(long.problems.length, 2);
+    assert.ok(long.problems[0]!.length <= 300);
+    assert.match(long.problems[0]!, /^"1111.*…$/);
+    assert.equal(long.problems[1], 'spec.addresses[1] must be a string, got 7');
+  });
+
+  it('many bad selectors: the problems stay within the limit, the last one says how many more', () => {
+    const selectors = Array.from({ length: 32 }, () => ({
+      matchExpressions: Array.from({ length: 64 }, (_, i) => ({ key: `k${i}`, operator: 'Bogus' })),
+    }));
+    const { pool: parsed, problems } = parsePool(
+      { name: 'p' },
+      { addresses: ['10.0.0.0/24'], serviceAllocation: { serviceSelectors: selectors } },
+    );
+    assert.equal(parsed.serviceAllocation?.valid, false);
+    assert.ok(joined(problems) <= LIMIT, `${joined(problems)} characters`);
+    assert.match(problems[problems.length - 1]!, /^and \d+ more problems$/);
   });
 });

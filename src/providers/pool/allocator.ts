@@ -9,11 +9,14 @@
 // - An address a Service holds that still satisfies its request never changes: not on restart, not when pools
 //   are widened, added, reordered or re-prioritised, not when selectors change, not when another Service goes.
 //   Shrinking or deleting a pool keeps it too (with a notice), unless the pool that handed it out still exists,
-//   no longer contains it and says reallocateRemovedAddresses: true.
+//   no longer contains it and says reallocateRemovedAddresses: true. That holds for a pool the Service names
+//   too (metallb.io/address-pool): while the request names the same pool as when the address was given, the
+//   request has not changed; only naming another pool moves the address.
 // - A failed `allocate` leaves the state exactly as it was.
 
 import { AddressIndex } from './address-index.ts';
 import { type Family, formatAddress, parseAddress } from './address-range.ts';
+import { boundText, capMessages, listSome } from './message-limit.ts';
 import {
   isPickable,
   lowestPickable,
@@ -96,11 +99,25 @@ export type RestoreResult =
   | { ok: true; addresses: Assignment[] }
   | { ok: false; reason: 'AddressInUse' | 'InvalidAddress'; message: string; addresses: Assignment[] };
 
+/**
+ * The pool a request named (metallb.io/address-pool, sluice.dev/pool) when an address was assigned or last
+ * kept: `name` undefined when it named none. Unknown for an address restored from Service status.
+ */
+type RequestedPool = { known: true; name: string | undefined } | { known: false };
+
+const UNKNOWN_REQUEST: RequestedPool = { known: false };
+
 /** One address a Service holds, and the pool that handed it out (or now contains it). */
 interface Held {
   family: Family;
   value: bigint;
   origin: string | undefined;
+  /**
+   * The pool the request named when this address was given or last kept. While the request names the same
+   * pool it has not changed, so a shrunk or deleted named pool does not move the address (Stability); only
+   * naming another pool does.
+   */
+  requestedPool: RequestedPool;
 }
 
 interface ServiceRecord {
@@ -115,15 +132,15 @@ type Choice = { kind: 'keep'; held: Held } | { kind: 'take'; value: bigint; pool
 /** Why a family got no address: a failure, or with PreferDualStack and another family served, a notice. */
 type Shortfall = { reason: AllocationFailureReason; message: string };
 
-/** At most this many pools are listed in a message. */
-const LIST_LIMIT = 10;
-
 function fail(reason: AllocationFailureReason, message: string): AllocationFailure {
-  return { ok: false, reason, message };
+  return { ok: false, reason, message: boundText(message) };
 }
 
 function quoteList(names: readonly string[]): string {
-  return names.map((n) => `"${n}"`).join(', ');
+  return listSome(
+    names.map((n) => `"${n}"`),
+    'pools',
+  );
 }
 
 function copyFacts(facts: ServiceFacts): ServiceFacts {
@@ -243,7 +260,7 @@ export class Allocator {
         continue;
       }
       const origin = this.#pools.containing(family, value)[0]?.spec.name;
-      record.held.push({ family, value, origin });
+      record.held.push({ family, value, origin, requestedPool: UNKNOWN_REQUEST });
       this.#index.add(family, value, service.key, service.sharing?.key);
     }
     if (record.held.length > 0) this.#services.set(service.key, record);
@@ -254,7 +271,10 @@ export class Allocator {
     return {
       ok: false,
       reason: first.reason,
-      message: problems.map((p) => p.message).join('; '),
+      message: capMessages(
+        problems.map((p) => p.message),
+        'problems',
+      ).join('; '),
       addresses: holding,
     };
   }
@@ -332,7 +352,11 @@ export class Allocator {
       });
     }
 
-    return { ok: true, addresses: this.#commit(service, families, choices), notices };
+    return {
+      ok: true,
+      addresses: this.#commit(service, families, choices, request.pool),
+      notices: notices.map((n) => ({ reason: n.reason, message: boundText(n.message) })),
+    };
   }
 
   /**
@@ -402,8 +426,15 @@ export class Allocator {
     const { family, value } = held;
     const shown = formatAddress(family, value);
     if (wanted !== undefined && wanted !== value) return {};
-    if (poolName !== undefined && (named === undefined || !poolContains(named, family, value))) return {};
-    const origin = held.origin === undefined ? undefined : this.#pools.get(held.origin);
+    /** The named pool no longer contains the address, but the request did not change: it stays (below). */
+    let outsideNamed = false;
+    if (poolName !== undefined && (named === undefined || !poolContains(named, family, value))) {
+      if (!this.#sameNamedPool(held, poolName)) return {};
+      outsideNamed = true;
+    }
+    // The pool that handed the address out: for a request naming a pool, that pool.
+    const originName = outsideNamed ? poolName : held.origin;
+    const origin = originName === undefined ? undefined : this.#pools.get(originName);
     if (
       origin !== undefined &&
       !poolContains(origin, family, value) &&
@@ -426,6 +457,12 @@ export class Allocator {
         reason: 'AddressOutsidePools',
         message: `${shown} is no longer in any address pool; it is kept. Request another address or delete the Service to give it up`,
       });
+    } else if (outsideNamed) {
+      const where = named === undefined ? 'which does not exist' : 'which no longer contains it';
+      notices.push({
+        reason: 'AddressOutsidePools',
+        message: `${shown} is not in address pool "${poolName}" that the Service names (${where}); it is kept. Request another address or delete the Service to give it up`,
+      });
     } else if (pool.spec.disabled) {
       notices.push({
         reason: 'PoolDisabled',
@@ -438,6 +475,23 @@ export class Allocator {
       });
     }
     return { keep: notices };
+  }
+
+  /**
+   * Whether a request naming `poolName` names the pool it named when `held` was given: then a named pool that
+   * shrank or went does not move the address. An address restored from status has no known request: it
+   * counts as given for `poolName` when that pool handed it out (it contained the address when restored),
+   * when no pool contains it any more, or when the named pool does not exist (nothing could replace it).
+   * Naming another pool than before is a change: the address moves.
+   */
+  #sameNamedPool(held: Held, poolName: string): boolean {
+    const { requestedPool } = held;
+    if (requestedPool.known) return requestedPool.name === poolName;
+    return (
+      held.origin === poolName ||
+      this.#pools.get(poolName) === undefined ||
+      this.#pools.containing(held.family, held.value).length === 0
+    );
   }
 
   /** Step 2: an explicitly requested address: in a pool this Service may use, and free or shareable. */
@@ -487,11 +541,9 @@ export class Allocator {
     const all = this.#pools.all();
     if (all.length === 0) return fail('NoMatchingPool', 'there is no address pool: create an AddressPool');
     const reasons = all.map((p) => `"${p.spec.name}" (${notCandidateBecause(p, service) ?? 'usable'})`);
-    const shown = reasons.slice(0, LIST_LIMIT).join(', ');
-    const more = reasons.length > LIST_LIMIT ? ` and ${reasons.length - LIST_LIMIT} more` : '';
     return fail(
       'NoMatchingPool',
-      `no enabled address pool serves this Service in namespace "${service.namespace}"; pools ${shown}${more}`,
+      `no enabled address pool serves this Service in namespace "${service.namespace}"; pools ${listSome(reasons, 'pools')}`,
     );
   }
 
@@ -603,21 +655,31 @@ export class Allocator {
       .map((p) => `"${p.spec.name}" (${notCandidateBecause(p, service) ?? 'usable'})`);
     const base = `no address pool this Service may use has ${family} addresses`;
     if (others.length === 0) return base;
-    const more = others.length > LIST_LIMIT ? ` and ${others.length - LIST_LIMIT} more` : '';
-    return `${base}; pools with ${family}: ${others.slice(0, LIST_LIMIT).join(', ')}${more}`;
+    return `${base}; pools with ${family}: ${listSome(others, 'pools')}`;
   }
 
   // ---- state ----
 
   /** Applies the choices: the only place allocate changes state. */
-  #commit(service: ServiceFacts, families: readonly Family[], choices: Map<Family, Choice>): Assignment[] {
+  #commit(
+    service: ServiceFacts,
+    families: readonly Family[],
+    choices: Map<Family, Choice>,
+    poolName: string | undefined,
+  ): Assignment[] {
     const key = service.key;
     const record = this.#services.get(key) ?? { facts: copyFacts(service), held: [] };
     const next: Held[] = [];
+    // What is kept satisfies this request: from now on a change of its named pool is measured against it.
+    const requestedPool: RequestedPool = { known: true, name: poolName };
     for (const family of families) {
       const choice = choices.get(family);
       if (choice === undefined) continue;
-      next.push(choice.kind === 'keep' ? choice.held : { family, value: choice.value, origin: choice.pool });
+      next.push(
+        choice.kind === 'keep'
+          ? { ...choice.held, requestedPool }
+          : { family, value: choice.value, origin: choice.pool, requestedPool },
+      );
     }
     const oldKey = record.facts.sharing?.key;
     for (const held of record.held) {

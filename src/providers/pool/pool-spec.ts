@@ -6,6 +6,7 @@
 
 import { type LabelSelector, matchesSelector, validateSelector } from '../../kube/label-selector.ts';
 import { type AddressRange, formatRange, overlaps, parsePoolEntry } from './address-range.ts';
+import { boundText, capMessages, ITEM_LIMIT } from './message-limit.ts';
 
 export interface ServiceAllocation {
   /** Lower is preferred; 0 (unset) is least preferred. */
@@ -56,6 +57,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The most characters shown of one invalid spec.addresses entry's problem. */
+const ENTRY_PROBLEM_LIMIT = 300;
+
 // A namespace name is an RFC 1123 label.
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -102,7 +106,8 @@ export function parsePool(metadata: PoolMetadata, spec: unknown): { pool: PoolSp
     ),
     serviceAllocation: parseServiceAllocation(fields.serviceAllocation, problems),
   };
-  return { pool, problems };
+  // The status shows the problems joined: keep them within MESSAGE_LIMIT however broken the spec is.
+  return { pool, problems: capMessages(problems, 'problems') };
 }
 
 function parseAddresses(addresses: unknown, problems: string[]): AddressRange[] {
@@ -113,15 +118,22 @@ function parseAddresses(addresses: unknown, problems: string[]): AddressRange[] 
     problems.push(`spec.addresses must be a list of strings, got ${describe(addresses)}`);
   } else {
     const entries: unknown[] = addresses;
+    let bad = 0;
     entries.forEach((entry, index) => {
-      if (typeof entry !== 'string') {
-        problems.push(`spec.addresses[${index}] must be a string, got ${describe(entry)}`);
+      const range =
+        typeof entry === 'string'
+          ? parsePoolEntry(entry)
+          : { error: `spec.addresses[${index}] must be a string, got ${describe(entry)}` };
+      if (!('error' in range)) {
+        ranges.push(range);
         return;
       }
-      const range = parsePoolEntry(entry);
-      if ('error' in range) problems.push(range.error);
-      else ranges.push(range);
+      // Name the first few bad entries; an entry may be long (the CRD allows 100 characters, an object
+      // applied without the CRD's validation any length).
+      bad++;
+      if (bad <= ITEM_LIMIT) problems.push(boundText(range.error, ENTRY_PROBLEM_LIMIT));
     });
+    if (bad > ITEM_LIMIT) problems.push(`and ${bad - ITEM_LIMIT} more invalid entries in spec.addresses`);
   }
   return ranges;
 }
@@ -258,31 +270,80 @@ export function compareAge(a: PoolSpec, b: PoolSpec): number {
   return compareNames(a.name, b.name);
 }
 
-/** The overlapping parts of two pools, as `A and B` range texts. */
-function overlapTexts(a: PoolSpec, b: PoolSpec): string[] {
-  const found: string[] = [];
+/** The overlapping parts of two pools: the first ITEM_LIMIT as `A and B` range texts, and how many in all. */
+interface Overlaps {
+  texts: string[];
+  total: number;
+}
+
+/** Ranges sorted by start, to tell in one pass whether two pools overlap at all. */
+function sortedRanges(pool: PoolSpec): AddressRange[] {
+  return [...pool.ranges].sort((x, y) =>
+    x.family !== y.family
+      ? x.family < y.family
+        ? -1
+        : 1
+      : x.first < y.first
+        ? -1
+        : x.first > y.first
+          ? 1
+          : 0,
+  );
+}
+
+/** Whether any range of `a` overlaps any range of `b` (both sorted by sortedRanges): O(n + m). */
+function anyOverlap(a: readonly AddressRange[], b: readonly AddressRange[]): boolean {
+  let i = 0;
+  let j = 0;
+  // Sorted by start: when two ranges do not overlap, the one lying wholly before the other overlaps nothing
+  // further on in the other list, so it can be dropped.
+  while (i < a.length && j < b.length) {
+    const ra = a[i]!;
+    const rb = b[j]!;
+    if (overlaps(ra, rb)) return true;
+    const aFirst = ra.family < rb.family || (ra.family === rb.family && ra.last < rb.first);
+    if (aFirst) i++;
+    else j++;
+  }
+  return false;
+}
+
+function overlapsOf(a: PoolSpec, b: PoolSpec): Overlaps {
+  const texts: string[] = [];
+  let total = 0;
   for (const ra of a.ranges) {
     for (const rb of b.ranges) {
-      if (overlaps(ra, rb)) found.push(`${formatRange(ra)} and ${formatRange(rb)}`);
+      if (!overlaps(ra, rb)) continue;
+      total++;
+      if (texts.length < ITEM_LIMIT) texts.push(`${formatRange(ra)} and ${formatRange(rb)}`);
     }
   }
-  return found;
+  return { texts, total };
+}
+
+function describeOverlaps(found: Overlaps): string {
+  const more = found.total - found.texts.length;
+  const shown = found.texts.join('; ');
+  return more > 0 ? `${shown}; and ${more} more overlaps` : shown;
 }
 
 /**
- * Human-readable descriptions of ranges shared by two different pools (pool names in order).
+ * Human-readable descriptions of ranges shared by two different pools (pool names in order), one per pair of
+ * pools, each naming at most ITEM_LIMIT overlapping ranges; the list as a whole is capped (capMessages).
  */
 export function findPoolOverlaps(pools: readonly PoolSpec[]): string[] {
   const found: string[] = [];
   const sorted = [...pools].sort((a, b) => compareNames(a.name, b.name));
+  const ranges = sorted.map(sortedRanges);
   for (let i = 0; i < sorted.length; i++) {
     for (let j = i + 1; j < sorted.length; j++) {
+      if (!anyOverlap(ranges[i]!, ranges[j]!)) continue;
       const a = sorted[i]!;
       const b = sorted[j]!;
-      for (const text of overlapTexts(a, b)) found.push(`pools "${a.name}" and "${b.name}" overlap: ${text}`);
+      found.push(`pools "${a.name}" and "${b.name}" overlap: ${describeOverlaps(overlapsOf(a, b))}`);
     }
   }
-  return found;
+  return capMessages(found, 'overlapping pairs of pools');
 }
 
 export interface PoolConflicts {
@@ -299,31 +360,34 @@ export interface PoolConflicts {
  */
 export function findConflicts(pools: readonly PoolSpec[]): PoolConflicts {
   const conflicting = new Set<string>();
-  const messages = new Map<string, string[]>();
+  const found = new Map<string, string[]>();
   const note = (name: string, message: string): void => {
-    const list = messages.get(name);
+    const list = found.get(name);
     if (list) list.push(message);
-    else messages.set(name, [message]);
+    else found.set(name, [message]);
   };
-  const winners: PoolSpec[] = [];
+  const winners: Array<{ pool: PoolSpec; ranges: AddressRange[] }> = [];
   for (const pool of [...pools].sort(compareAge)) {
+    const ranges = sortedRanges(pool);
     let lost = false;
     for (const older of winners) {
-      const texts = overlapTexts(older, pool);
-      if (texts.length === 0) continue;
+      if (!anyOverlap(older.ranges, ranges)) continue;
       lost = true;
-      const where = texts.join('; ');
+      const where = describeOverlaps(overlapsOf(older.pool, pool));
       note(
         pool.name,
-        `overlaps the older pool "${older.name}" (${where}); this pool hands out no new addresses until the overlap is removed`,
+        `overlaps the older pool "${older.pool.name}" (${where}); this pool hands out no new addresses until the overlap is removed`,
       );
       note(
-        older.name,
+        older.pool.name,
         `the newer pool "${pool.name}" overlaps it (${where}); "${pool.name}" hands out nothing`,
       );
     }
     if (lost) conflicting.add(pool.name);
-    else winners.push(pool);
+    else winners.push({ pool, ranges });
   }
+  // A pool may overlap many others: its status shows the messages joined, within MESSAGE_LIMIT.
+  const messages = new Map<string, string[]>();
+  for (const [name, list] of found) messages.set(name, capMessages(list, 'overlapping pools'));
   return { conflicting, messages };
 }

@@ -2,6 +2,7 @@
 // Pure: the time is passed in, and a condition keeps its lastTransitionTime while its status holds,
 // so an unchanged pool yields exactly the status it already has (and nothing is written).
 import type { WatchedObject } from '../provider.ts';
+import { boundText } from './message-limit.ts';
 
 export interface PoolUsage {
   assignedIPv4: number;
@@ -38,7 +39,7 @@ export function poolStatus(
       type,
       status,
       reason,
-      message,
+      message: boundText(message),
       lastTransitionTime:
         before?.status === status && typeof before.lastTransitionTime === 'string'
           ? before.lastTransitionTime
