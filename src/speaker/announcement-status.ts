@@ -7,13 +7,28 @@ export const VERSION = 'v1alpha1';
 export const PLURAL = 'l2announcements';
 export const KIND = 'L2Announcement';
 
+/** One address of the Service: which node announces it, on which interfaces. */
+export interface AddressStatus {
+  address: string;
+  /** '' when no node announces it (see `message`). */
+  node: string;
+  interfaces: string[];
+  message?: string;
+}
+
 export interface AnnouncementStatus {
-  /** The announcing node; '' when none announces. */
+  /**
+   * The announcing node; '' when none announces. Addresses are elected one by one, so a Service's
+   * addresses may be announced from several nodes: then their names, comma-separated, in address order.
+   */
   node: string;
   addresses: string[];
+  /** Every interface carrying one of the addresses (on whichever node). */
   interfaces: string[];
   /** Why nothing (or not everything) is announced. */
   message?: string;
+  /** Per address (written since the election became per address; absent from older objects). */
+  byAddress?: AddressStatus[];
 }
 
 export interface L2AnnouncementObject {
@@ -40,15 +55,68 @@ export interface L2AnnouncementObject {
 export function statusOf(obj: L2AnnouncementObject | undefined): AnnouncementStatus | undefined {
   const s = obj?.status;
   if (typeof s !== 'object' || s === null) return undefined;
-  const { node, addresses, interfaces, message } = s as Record<string, unknown>;
+  const { node, addresses, interfaces, message, byAddress } = s as Record<string, unknown>;
   const strings = (v: unknown): string[] =>
     Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const entries = Array.isArray(byAddress)
+    ? byAddress.flatMap((e): AddressStatus[] => {
+        if (typeof e !== 'object' || e === null) return [];
+        const r = e as Record<string, unknown>;
+        if (typeof r.address !== 'string') return [];
+        const m = text(r.message);
+        return [
+          {
+            address: r.address,
+            node: text(r.node),
+            interfaces: strings(r.interfaces),
+            ...(m ? { message: m } : {}),
+          },
+        ];
+      })
+    : undefined;
   return {
-    node: typeof node === 'string' ? node : '',
+    node: text(node),
     addresses: strings(addresses),
     interfaces: strings(interfaces),
     ...(typeof message === 'string' && message !== '' ? { message } : {}),
+    ...(entries ? { byAddress: entries } : {}),
   };
+}
+
+/**
+ * The whole status from each address's own: `node` lists the announcing nodes in address order,
+ * `interfaces` is their union, `message` joins the addresses' messages.
+ */
+export function combineStatus(entries: readonly AddressStatus[]): AnnouncementStatus {
+  const nodes = [...new Set(entries.map((e) => e.node).filter((n) => n !== ''))];
+  const messages = [...new Set(entries.flatMap((e) => (e.message ? [e.message] : [])))];
+  return {
+    node: nodes.join(','),
+    addresses: entries.map((e) => e.address),
+    interfaces: [...new Set(entries.flatMap((e) => e.interfaces))].sort(),
+    ...(messages.length > 0 ? { message: shorten(messages.join('; ')) } : {}),
+    byAddress: entries.map((e) => ({ ...e, ...(e.message ? { message: shorten(e.message) } : {}) })),
+  };
+}
+
+/** Whether `status` shows `node` announcing `address` on exactly `interfaces` (older objects: as a whole). */
+export function showsAnnouncing(
+  status: AnnouncementStatus | undefined,
+  address: string,
+  node: string,
+  interfaces: readonly string[],
+): boolean {
+  if (!status) return false;
+  if (status.byAddress) {
+    const e = status.byAddress.find((x) => x.address === address);
+    return e !== undefined && e.node === node && e.interfaces.join() === interfaces.join();
+  }
+  return (
+    status.node === node &&
+    status.addresses.includes(address) &&
+    interfaces.every((i) => status.interfaces.includes(i))
+  );
 }
 
 export function sameStatus(a: AnnouncementStatus | undefined, b: AnnouncementStatus | undefined): boolean {
@@ -57,7 +125,8 @@ export function sameStatus(a: AnnouncementStatus | undefined, b: AnnouncementSta
     a.node === b.node &&
     (a.message ?? '') === (b.message ?? '') &&
     a.addresses.join(',') === b.addresses.join(',') &&
-    a.interfaces.join(',') === b.interfaces.join(',')
+    a.interfaces.join(',') === b.interfaces.join(',') &&
+    JSON.stringify(a.byAddress ?? null) === JSON.stringify(b.byAddress ?? null)
   );
 }
 
@@ -90,6 +159,7 @@ export function announcementBody(
       addresses: status.addresses,
       interfaces: status.interfaces,
       ...(status.message ? { message: shorten(status.message) } : {}),
+      ...(status.byAddress ? { byAddress: status.byAddress } : {}),
     },
   };
 }

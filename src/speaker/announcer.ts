@@ -2,7 +2,9 @@
 // one. The kernel answers ARP / neighbour solicitations for an address on an interface; gratuitous ARP
 // (IPv4) and unsolicited neighbour advertisements (IPv6) make peers switch to this node at once. Every
 // address carries a kernel lifetime that only a renewed heartbeat extends (see Speaker), so a speaker
-// that dies or is cut off loses its addresses by itself.
+// that dies or is cut off loses its addresses by itself. Callers pass the DEADLINE by which an address
+// must be gone (fence.ts); the lifetime is computed from it right before each `ip` command runs, so a
+// command that waited in a queue never gives an address more time than the fence allows.
 import type { Logger } from 'pino';
 import {
   type AnnouncementPlan,
@@ -11,7 +13,7 @@ import {
   planAnnouncements,
   type WantedAddress,
 } from './announcement-plan.ts';
-import type { CommandRunner } from './command-runner.ts';
+import type { CommandRunner, DeferredCommand } from './command-runner.ts';
 import {
   ANNOUNCE_SCHEDULE_MS,
   announceCommands,
@@ -20,6 +22,7 @@ import {
   releaseCommand,
   takeCommand,
 } from './commands.ts';
+import { type HeartbeatTiming, lifetimeBefore } from './fence.ts';
 
 /** What the announcer needs of a CommandRunner (tests pass a recorder). */
 export type RunCommand = Pick<CommandRunner, 'run'>;
@@ -29,28 +32,40 @@ export interface AnnounceOutcome {
   announced: Map<string, string[]>;
   /** Address → why it could not be taken. */
   failed: Map<string, string>;
+  /**
+   * Addresses not (or not fully) taken for a reason that may pass, such as the fence's deadline being too
+   * close when `ip` was about to run: the caller tries again.
+   */
+  postponed: Set<string>;
 }
 
-export interface AnnouncerHooks {
+export interface AnnouncerOptions {
+  timing: HeartbeatTiming;
   onAnnounce?: () => void;
   onWithdraw?: () => void;
+}
+
+/** A burst still due; `cancelled` also stops its rounds that wait in the runner's queue. */
+interface Burst {
+  timers: NodeJS.Timeout[];
+  cancelled: boolean;
 }
 
 export class Announcer {
   readonly #runner: RunCommand;
   readonly #log: Logger;
-  readonly #hooks: AnnouncerHooks;
+  readonly #options: AnnouncerOptions;
   readonly #held = new Map<string, HeldAddress>();
-  readonly #bursts = new Map<string, NodeJS.Timeout[]>();
+  readonly #bursts = new Map<string, Burst>();
   /** Placements this process added or removed, and when: newer than a snapshot, they overrule it. */
   readonly #changes = new Map<string, { placement: Placement; present: boolean; at: number }>();
   /** One change at a time: a refresh must not race a withdrawal. */
   #chain: Promise<unknown> = Promise.resolve();
 
-  constructor(runner: RunCommand, log: Logger, hooks: AnnouncerHooks = {}) {
+  constructor(runner: RunCommand, log: Logger, options: AnnouncerOptions) {
     this.#runner = runner;
     this.#log = log.child({ component: 'announcer' });
-    this.#hooks = hooks;
+    this.#options = options;
   }
 
   /** Addresses this node announces now. */
@@ -60,15 +75,29 @@ export class Announcer {
 
   /**
    * Brings the kernel to `wanted`. `kernel` is what `ip -j addr show` reported (announcement addresses in
-   * our pools only), or undefined when it could not be read. `lifetimeSeconds` < 1: no address may be
-   * taken now (the heartbeat is about to lapse); releases still happen.
+   * our pools only), or undefined when it could not be read. `deadline` (ms, our clock): when any address
+   * taken now must be gone by; undefined, or too close for a lifetime of a second: nothing new is taken
+   * (the heartbeat is about to lapse); releases still happen.
    */
   reconcile(
     wanted: readonly WantedAddress[],
     kernel: { placements: readonly KernelAnnouncement[]; readAt: number } | undefined,
-    lifetimeSeconds: number,
+    deadline: number | undefined,
   ): Promise<AnnounceOutcome> {
-    return this.#serial(() => this.#reconcile(wanted, kernel && this.#current(kernel), lifetimeSeconds));
+    return this.#serial(() => this.#reconcile(wanted, kernel && this.#current(kernel), deadline));
+  }
+
+  /** `ip addr replace` with the lifetime allowed when it actually runs; skipped below a second. */
+  #take(p: Placement, deadline: number | undefined): DeferredCommand {
+    return {
+      file: 'ip',
+      build: () => {
+        const lifetime = lifetimeBefore(this.#options.timing, deadline, Date.now());
+        return lifetime >= 1
+          ? takeCommand(p, lifetime)
+          : { skip: 'the heartbeat renewal is too old to give the address a lifetime' };
+      },
+    };
   }
 
   /** A snapshot of the kernel, corrected by what this process changed since it was read. */
@@ -85,38 +114,55 @@ export class Announcer {
     return [...byKey.values()];
   }
 
-  /** Extends the lifetime of every held address (right after a heartbeat renewal). */
-  refresh(lifetimeSeconds: number): Promise<void> {
+  /**
+   * Extends the lifetime of every held address (right after a heartbeat renewal) so that it ends before
+   * `deadline`. An address whose refresh could not run in time is withdrawn: it is about to expire anyway,
+   * and what this process believes must match the kernel.
+   */
+  refresh(deadline: number): Promise<void> {
     return this.#serial(async () => {
-      if (lifetimeSeconds < 1) return;
       const placements = this.#heldPlacements();
+      const late = new Set<string>();
       await Promise.all(
         placements.map(async (p) => {
-          const result = await this.#runner.run(takeCommand(p, lifetimeSeconds));
+          const result = await this.#runner.run(this.#take(p, deadline));
           if (result.ok) this.#changed(p, true);
-          if (!result.ok)
+          else if (result.skipped) late.add(p.address);
+          else
             this.#log.warn(
               { address: p.address, interface: p.interface, reason: result.reason },
               'could not refresh address',
             );
         }),
       );
+      if (late.size === 0) return;
+      const keep = [...this.#held.values()].filter((h) => !late.has(h.address));
+      await this.#apply(
+        planAnnouncements(keep, this.#held, this.#heldPlacements()),
+        undefined,
+        'its lifetime could not be extended in time',
+      );
     });
   }
 
-  /** Removes every held address at once (fence, shutdown). `kernel` adds leftovers to remove as well. */
+  /**
+   * Removes every held address at once (fence, shutdown). `kernel` adds leftovers to remove as well.
+   * Resolves true when every address is gone from the kernel, false when some removal failed (it then
+   * lives until its lifetime ends).
+   */
   withdrawAll(
     reason: string,
     kernel?: { placements: readonly KernelAnnouncement[]; readAt: number },
-  ): Promise<void> {
+  ): Promise<boolean> {
     return this.#serial(async () => {
       const current = kernel && this.#current(kernel);
-      if (this.#held.size === 0 && (current?.length ?? 0) === 0) return;
+      if (this.#held.size === 0 && (current?.length ?? 0) === 0) return true;
       // Held addresses are removed even if the snapshot missed them.
       const all =
         current && new Map([...current, ...this.#heldPlacements()].map((p) => [placementKey(p), p]));
       const plan = planAnnouncements([], this.#held, all && [...all.values()]);
-      await this.#apply(plan, 0, reason);
+      const outcome = await this.#apply(plan, undefined, reason);
+      return outcome.releaseFailed === 0;
     });
   }
 
@@ -134,21 +180,24 @@ export class Announcer {
   async #reconcile(
     wanted: readonly WantedAddress[],
     kernel: readonly KernelAnnouncement[] | undefined,
-    lifetimeSeconds: number,
+    deadline: number | undefined,
   ): Promise<AnnounceOutcome> {
     // Without a lifetime to give, nothing new is taken; what is held stays until the fence removes it.
-    const allowed = lifetimeSeconds >= 1 ? wanted : wanted.filter((w) => this.#held.has(w.address));
+    const canTake = lifetimeBefore(this.#options.timing, deadline, Date.now()) >= 1;
+    const allowed = canTake ? wanted : wanted.filter((w) => this.#held.has(w.address));
     const plan = planAnnouncements(allowed, this.#held, kernel);
-    if (lifetimeSeconds < 1) plan.take = [];
-    return this.#apply(plan, lifetimeSeconds, 'no longer elected here');
+    if (!canTake) plan.take = [];
+    const { releaseFailed: _, ...outcome } = await this.#apply(plan, deadline, 'no longer elected here');
+    for (const w of wanted) if (!allowed.includes(w)) outcome.postponed.add(w.address);
+    return outcome;
   }
 
   async #apply(
     plan: AnnouncementPlan,
-    lifetimeSeconds: number,
+    deadline: number | undefined,
     withdrawReason: string,
-  ): Promise<AnnounceOutcome> {
-    const outcome: AnnounceOutcome = { announced: new Map(), failed: new Map() };
+  ): Promise<AnnounceOutcome & { releaseFailed: number }> {
+    const outcome: AnnounceOutcome = { announced: new Map(), failed: new Map(), postponed: new Set() };
     // Releases first: an address moving between interfaces is never on two at once for long.
     for (const h of plan.withdraw) this.#cancelBurst(h.address);
     const released = await Promise.all(plan.release.map((p) => this.#release(p)));
@@ -158,7 +207,7 @@ export class Announcer {
         { address: h.address, service: h.service, interfaces: h.interfaces, reason: withdrawReason },
         'withdrawn',
       );
-      this.#hooks.onWithdraw?.();
+      this.#options.onWithdraw?.();
     }
     for (const p of plan.stale) {
       if (released[plan.release.indexOf(p)]) {
@@ -175,23 +224,32 @@ export class Announcer {
     }
 
     const takeFailures = new Map<string, string>();
+    const tooLate = new Set<string>();
     await Promise.all(
       plan.take.map(async (p) => {
-        const result = await this.#runner.run(takeCommand(p, lifetimeSeconds));
+        const result = await this.#runner.run(this.#take(p, deadline));
         if (result.ok) this.#changed(p, true);
+        else if (result.skipped) tooLate.add(`${p.address}%${p.interface}`);
         else takeFailures.set(`${p.address}%${p.interface}`, result.reason);
       }),
     );
 
     for (const a of plan.announce) {
       const failedOn = a.interfaces.filter((i) => takeFailures.has(`${a.address}%${i}`));
-      const working = a.interfaces.filter((i) => !failedOn.includes(i));
+      const lateOn = a.interfaces.filter((i) => tooLate.has(`${a.address}%${i}`));
+      const working = a.interfaces.filter((i) => !failedOn.includes(i) && !lateOn.includes(i));
       if (working.length === 0) {
+        if (failedOn.length === 0) {
+          // Not a failure: the next renewal gives it a lifetime again.
+          outcome.postponed.add(a.address);
+          continue;
+        }
         const reason = takeFailures.get(`${a.address}%${failedOn[0]}`) ?? 'no interface';
         outcome.failed.set(a.address, reason);
         this.#log.warn({ address: a.address, service: a.service, reason }, 'could not take address');
         continue;
       }
+      if (failedOn.length > 0 || lateOn.length > 0) outcome.postponed.add(a.address);
       this.#held.set(a.address, {
         family: a.family,
         address: a.address,
@@ -202,14 +260,14 @@ export class Announcer {
         { address: a.address, service: a.service, interfaces: working, why: a.why },
         'announcing',
       );
-      this.#hooks.onAnnounce?.();
+      this.#options.onAnnounce?.();
       this.#startBurst(
         a.address,
         working.map((i) => ({ family: a.family, address: a.address, interface: i })),
       );
     }
     for (const [address, held] of this.#held) outcome.announced.set(address, held.interfaces);
-    return outcome;
+    return { ...outcome, releaseFailed: released.filter((ok) => !ok).length };
   }
 
   async #release(p: Placement): Promise<boolean> {
@@ -238,32 +296,42 @@ export class Announcer {
 
   #startBurst(address: string, placements: Placement[]): void {
     this.#cancelBurst(address);
+    const burst: Burst = { timers: [], cancelled: false };
     let reported = false;
-    const send = (): void => {
+    const send = (round: number): void => {
       for (const p of placements) {
         for (const command of announceCommands(p)) {
-          void this.#runner.run(command).then((result) => {
-            if (!result.ok && !reported) {
-              reported = true;
-              this.#log.warn(
-                { address, interface: p.interface, reason: result.reason },
-                'could not send announcement',
-              );
-            }
+          const deferred: DeferredCommand = {
+            file: command.file,
+            // Earlier rounds first: when many addresses move at once, later repeats are dropped first.
+            priority: round,
+            build: () => (burst.cancelled ? { skip: 'the address was withdrawn' } : command),
+          };
+          void this.#runner.run(deferred).then((result) => {
+            if (result.ok || reported || burst.cancelled) return;
+            reported = true;
+            const level = result.skipped ? 'info' : 'warn';
+            this.#log[level](
+              { address, interface: p.interface, reason: result.reason },
+              'could not send announcement',
+            );
           });
         }
       }
     };
-    const timers = ANNOUNCE_SCHEDULE_MS.map((delay) => {
-      const timer = setTimeout(send, delay);
+    burst.timers = ANNOUNCE_SCHEDULE_MS.map((delay, round) => {
+      const timer = setTimeout(() => send(round), delay);
       timer.unref();
       return timer;
     });
-    this.#bursts.set(address, timers);
+    this.#bursts.set(address, burst);
   }
 
   #cancelBurst(address: string): void {
-    for (const timer of this.#bursts.get(address) ?? []) clearTimeout(timer);
+    const burst = this.#bursts.get(address);
+    if (!burst) return;
+    burst.cancelled = true;
+    for (const timer of burst.timers) clearTimeout(timer);
     this.#bursts.delete(address);
   }
 }

@@ -1,8 +1,10 @@
-// Pure: which node announces each Service's addresses. Every speaker computes this from the same cached
-// facts and reaches the same answer without writing anything per Service: among the nodes that may
-// announce, the one with the lowest sha256(`${node}#${firstAddress}`) wins, as in MetalLB. A node
-// leaving the candidates never moves an address it did not hold, and a new node takes an address only if
-// it hashes lower than the current holder.
+// Pure: which node announces each address. Every speaker computes this from the same cached facts and
+// reaches the same answer without writing anything per Service. The election runs per ADDRESS, not per
+// Service: an address shared by several Services (an IPv4-only and a dual-stack one, say) must have
+// exactly one announcer, so its candidates are the nodes that suit every Service using it, and the one
+// with the lowest sha256(`${node}#${address}`) wins. A node leaving the candidates never moves an address
+// it did not hold, and a new node takes an address only if it hashes lower than the current holder. The
+// addresses of one Service may therefore be announced from different nodes.
 import { createHash } from 'node:crypto';
 import { matchesSelector } from '../kube/label-selector.ts';
 import { contains, type Family, formatAddress, parseAddress } from '../providers/pool/address-range.ts';
@@ -32,20 +34,18 @@ export interface ElectionInput {
   endpoints: ReadonlyMap<string, EndpointNodes>;
 }
 
-export interface PlacedAddress {
-  family: Family;
-  /** Canonical text. */
-  address: string;
-  /** Interfaces of the winning node that carry it. */
-  interfaces: string[];
-}
+/** The outcome for one address (canonical text). */
+export type AddressDecision =
+  /** `interfaces`: those of the winning node that carry it. */
+  | { kind: 'elected'; family: Family; address: string; node: string; interfaces: string[] }
+  /** It should be announced, but no node may: `reason` says why, node by node. */
+  | { kind: 'noCandidate'; family: Family; address: string; reason: string };
 
 export type Decision =
   /** No address of the Service is in a pool that an L2Advertisement covers: not ours to announce. */
   | { kind: 'notAdvertised' }
-  /** It should be announced, but no node may: `reason` says why, node by node. */
-  | { kind: 'noCandidate'; addresses: string[]; reason: string }
-  | { kind: 'elected'; node: string; addresses: PlacedAddress[] };
+  /** Its advertised addresses, in the Service's order, each with its own outcome. */
+  | { kind: 'advertised'; addresses: AddressDecision[] };
 
 interface AdvertisedAddress {
   family: Family;
@@ -60,6 +60,7 @@ export class Election {
   /** Advertisement name → the pools it covers. */
   readonly #adPools = new Map<string, Set<string>>();
   readonly #nodeMatches = new Map<string, boolean>();
+  readonly #sortedNodes: NodeFacts[];
 
   constructor(input: ElectionInput) {
     this.#input = input;
@@ -77,21 +78,55 @@ export class Election {
       }
       this.#adPools.set(ad.name, covered);
     }
+    this.#sortedNodes = [...input.nodes.values()].sort((a, b) => compare(a.name, b.name));
   }
 
+  /** One Service alone (as if no other Service shared its addresses). */
   decide(service: ServiceFacts): Decision {
-    const advertised = this.#advertised(service.addresses);
-    const first = advertised[0];
-    if (!first) return { kind: 'notAdvertised' };
+    return this.decideAll([service]).get(service.key) ?? { kind: 'notAdvertised' };
+  }
 
+  /** Every Service's decision; an address shared by several Services gets one winner for all of them. */
+  decideAll(services: readonly ServiceFacts[]): Map<string, Decision> {
+    const advertisedBy = new Map<string, AdvertisedAddress[]>();
+    const users = new Map<string, { address: AdvertisedAddress; services: ServiceFacts[] }>();
+    for (const service of services) {
+      const advertised = this.#advertised(service.addresses);
+      advertisedBy.set(service.key, advertised);
+      for (const a of advertised) {
+        const entry = users.get(a.address) ?? { address: a, services: [] };
+        entry.services.push(service);
+        users.set(a.address, entry);
+      }
+    }
+    const byAddress = new Map<string, AddressDecision>();
+    for (const [address, entry] of users) byAddress.set(address, this.#decideAddress(entry));
+    const out = new Map<string, Decision>();
+    for (const service of services) {
+      const advertised = advertisedBy.get(service.key) ?? [];
+      if (advertised.length === 0) {
+        out.set(service.key, { kind: 'notAdvertised' });
+        continue;
+      }
+      const addresses = advertised.flatMap((a) => {
+        const d = byAddress.get(a.address);
+        return d ? [d] : [];
+      });
+      out.set(service.key, { kind: 'advertised', addresses });
+    }
+    return out;
+  }
+
+  #decideAddress(entry: { address: AdvertisedAddress; services: ServiceFacts[] }): AddressDecision {
+    const a = entry.address;
     const reasons = new Map<string, string[]>();
     const excluded = (node: string, reason: string): void => {
       const list = reasons.get(reason) ?? [];
       list.push(node);
       reasons.set(reason, list);
     };
-    const candidates: Array<{ node: string; addresses: PlacedAddress[] }> = [];
-    for (const node of [...this.#input.nodes.values()].sort((a, b) => compare(a.name, b.name))) {
+    let candidates: Array<{ node: string; interfaces: string[] }> = [];
+    for (const node of this.#sortedNodes) {
       const why = this.#notEligible(node);
       if (why) {
         excluded(node.name, why);
@@ -102,55 +137,59 @@ export class Election {
         excluded(node.name, 'no fresh speaker heartbeat');
         continue;
       }
-      const placed: PlacedAddress[] = [];
-      for (const a of advertised) {
-        const ads = a.advertisements.filter((ad) => this.#selectsNode(ad, node));
-        if (ads.length === 0) {
-          excluded(node.name, `no L2Advertisement selects this node for ${a.address}`);
-          break;
-        }
-        const interfaces = eligibleInterfaces(
-          speaker.interfaces,
-          ads.map((ad) => ad.interfaces),
-          a.family,
-          a.value,
-        );
-        if (interfaces.length === 0) {
-          excluded(node.name, `no up interface ${interfaceHint(ads)} for ${a.address}`);
-          break;
-        }
-        placed.push({ family: a.family, address: a.address, interfaces });
+      const ads = a.advertisements.filter((ad) => this.#selectsNode(ad, node));
+      if (ads.length === 0) {
+        excluded(node.name, `no L2Advertisement selects this node for ${a.address}`);
+        continue;
       }
-      if (placed.length === advertised.length) candidates.push({ node: node.name, addresses: placed });
+      const interfaces = eligibleInterfaces(
+        speaker.interfaces,
+        ads.map((ad) => ad.interfaces),
+        a.family,
+        a.value,
+      );
+      if (interfaces.length === 0) {
+        excluded(node.name, `no up interface ${interfaceHint(ads)} for ${a.address}`);
+        continue;
+      }
+      candidates.push({ node: node.name, interfaces });
     }
 
-    let pool = candidates;
-    if (service.trafficPolicy === 'Local') {
+    // Every Local Service using the address needs an endpoint on the node (as kube-proxy does:
+    // terminating endpoints that still serve count only when none is ready).
+    const shared = entry.services.length > 1;
+    for (const service of entry.services) {
+      if (service.trafficPolicy !== 'Local') continue;
       const endpoints = this.#input.endpoints.get(service.key);
       const ready = candidates.filter((c) => endpoints?.ready.has(c.node));
-      // As kube-proxy does: terminating endpoints that still serve count only when none is ready.
-      pool = ready.length > 0 ? ready : candidates.filter((c) => endpoints?.serving.has(c.node));
+      const pool = ready.length > 0 ? ready : candidates.filter((c) => endpoints?.serving.has(c.node));
+      const of = shared ? ` ${service.key}` : '';
       for (const c of candidates) {
         if (!pool.includes(c))
-          excluded(c.node, 'no ready endpoint of the Service (externalTrafficPolicy Local)');
+          excluded(c.node, `no ready endpoint of the Service${of} (externalTrafficPolicy Local)`);
       }
+      candidates = pool;
     }
 
-    let winner: { node: string; addresses: PlacedAddress[] } | undefined;
+    let winner: { node: string; interfaces: string[] } | undefined;
     let best = '';
-    for (const c of pool) {
-      const hash = rankHash(c.node, first.address);
+    for (const c of candidates) {
+      const hash = rankHash(c.node, a.address);
       if (winner === undefined || hash < best) {
         winner = c;
         best = hash;
       }
     }
-    if (winner) return { kind: 'elected', node: winner.node, addresses: winner.addresses };
-    return {
-      kind: 'noCandidate',
-      addresses: advertised.map((a) => a.address),
-      reason: describeExclusions(reasons),
-    };
+    if (winner) {
+      return {
+        kind: 'elected',
+        family: a.family,
+        address: a.address,
+        node: winner.node,
+        interfaces: winner.interfaces,
+      };
+    }
+    return { kind: 'noCandidate', family: a.family, address: a.address, reason: describeExclusions(reasons) };
   }
 
   /** The Service's addresses that an L2Advertisement covers, canonical, in the Service's order. */

@@ -22,6 +22,24 @@ export function holdMs(timing: HeartbeatTiming): number {
 }
 
 /**
+ * The moment a kernel address must be gone by (ms, our clock), for the renewal that began at
+ * `renewStartedAt`: D − 1 s after it (the kernel may remove an expired address up to ~1 s late).
+ */
+export function addressDeadline(timing: HeartbeatTiming, renewStartedAt: number): number {
+  return renewStartedAt + timing.durationMs - KERNEL_EXPIRY_SLACK_MS;
+}
+
+/**
+ * The valid_lft (whole seconds) an address may be given at `now` so that it is gone by `deadline`:
+ * min(⌊D − R⌋, ⌊deadline − now⌋). Below 1: no address may be taken or refreshed now. Computed right
+ * before `ip` runs, never when the command is queued.
+ */
+export function lifetimeBefore(timing: HeartbeatTiming, deadline: number | undefined, now: number): number {
+  if (deadline === undefined) return 0;
+  return Math.min(Math.floor(holdMs(timing) / 1000), Math.floor((deadline - now) / 1000));
+}
+
+/**
  * The valid_lft (whole seconds) an address may be given at `now`: min(D − R, D − 1 s − time since the
  * renewal began), rounded down. Below 1: no address may be taken or refreshed now.
  */
@@ -31,8 +49,7 @@ export function addressLifetimeSeconds(
   now: number,
 ): number {
   if (renewStartedAt === undefined) return 0;
-  const beforeTakeover = renewStartedAt + timing.durationMs - KERNEL_EXPIRY_SLACK_MS;
-  return Math.min(Math.floor(holdMs(timing) / 1000), Math.floor((beforeTakeover - now) / 1000));
+  return lifetimeBefore(timing, addressDeadline(timing, renewStartedAt), now);
 }
 
 /**
@@ -57,4 +74,20 @@ export function fenceDeadline(
   ownRenewalSeenAt: number | undefined,
 ): number {
   return Math.min(renewStartedAt, ownRenewalSeenAt ?? 0) + holdMs(timing);
+}
+
+/**
+ * On shutdown, how long to wait before deleting the heartbeat Lease (which lets the others take over at
+ * once). 0 when every address was removed; otherwise an address is still in the kernel until its lifetime
+ * ends (at the latest D after the last renewal began, expiry slack included), and no other node may take
+ * it before then.
+ */
+export function leaseReleaseDelayMs(
+  timing: HeartbeatTiming,
+  renewStartedAt: number | undefined,
+  everyAddressRemoved: boolean,
+  now: number,
+): number {
+  if (everyAddressRemoved || renewStartedAt === undefined) return 0;
+  return Math.max(0, addressDeadline(timing, renewStartedAt) + KERNEL_EXPIRY_SLACK_MS - now);
 }

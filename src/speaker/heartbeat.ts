@@ -15,8 +15,12 @@ export interface HeartbeatOptions {
 }
 
 export interface HeartbeatHooks {
-  /** Runs before each renewal; returns the interfaces annotation to publish. */
-  prepare: () => Promise<string>;
+  /**
+   * The interfaces annotation to publish, from the latest snapshot. Synchronous on purpose: a renewal
+   * must never wait for a command (reading the interfaces may be slow, and a late renewal bounces every
+   * address of this node to another one).
+   */
+  annotation: () => string;
   /** A renewal that began at `startedAt` (our clock) succeeded. */
   onRenewed: (startedAt: number) => void;
   onFailed: (error: unknown) => void;
@@ -84,7 +88,7 @@ export class Heartbeat {
     const startedAt = Date.now();
     this.#lastAttempt = startedAt;
     try {
-      const interfaces = await this.#hooks.prepare();
+      const interfaces = this.#hooks.annotation();
       // An answer later than the remaining lifetime would come too late to extend anything.
       await withTimeout(this.#renew(interfaces), this.#options.durationMs - this.#options.intervalMs);
       if (!this.#stopped) this.#hooks.onRenewed(startedAt);

@@ -21,7 +21,7 @@ import { loadKubeConfig, type PooledKubeConfig } from '../kube/kube-config.ts';
 import { Reflector } from '../kube/reflector.ts';
 import { startHealthServer } from '../observability/health.ts';
 import type { WantedAddress } from './announcement-plan.ts';
-import { GROUP, type L2AnnouncementObject, PLURAL, VERSION } from './announcement-status.ts';
+import { GROUP, type L2AnnouncementObject, PLURAL, statusOf, VERSION } from './announcement-status.ts';
 import { Announcer } from './announcer.ts';
 import {
   type AdvertisementFacts,
@@ -40,7 +40,14 @@ import {
 import { CommandRunner } from './command-runner.ts';
 import { readInterfacesCommand } from './commands.ts';
 import { type Decision, Election } from './election.ts';
-import { addressLifetimeSeconds, fenceDeadline, holdMs, mayAnnounce } from './fence.ts';
+import {
+  addressDeadline,
+  fenceDeadline,
+  holdMs,
+  leaseReleaseDelayMs,
+  lifetimeBefore,
+  mayAnnounce,
+} from './fence.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { HeartbeatView, leaseName, SPEAKER_LABEL_SELECTOR } from './heartbeat-view.ts';
 import {
@@ -50,12 +57,16 @@ import {
   summarizeInterfaces,
 } from './interfaces.ts';
 import { SpeakerMetrics } from './metrics.ts';
+import { Backoff, passFollowUp } from './pass-policy.ts';
 import { StatusWriter } from './status-writer.ts';
 
 const WATCHDOG_MS = 120_000;
 const RELIST_MS = 300_000;
 /** Changes arriving within this window are handled by one pass. */
 const PASS_DEBOUNCE_MS = 30;
+/** A pass that could not take every address it won is tried again after this, doubling up to the max. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
 
 export interface RunningSpeaker {
   stopped: () => Promise<void>;
@@ -106,6 +117,7 @@ class Speaker {
   #announcements!: Reflector<Custom>;
   #leases!: Reflector<V1Lease>;
   #reflectors: Reflector<KubernetesObject>[] = [];
+  readonly #reflectorNames = new Map<Reflector<KubernetesObject>, string>();
   #heartbeat!: Heartbeat;
   #statusWriter!: StatusWriter;
 
@@ -124,6 +136,16 @@ class Speaker {
   #passRunning: Promise<void> | undefined;
   #passAgain = false;
   #lastSignature = '';
+  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #retryBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
+  #snapshotTimer: NodeJS.Timeout | undefined;
+  #snapshotRunning: Promise<void> | undefined;
+  /** When the API was first lost (a renewal failed), for choosing which caches to list again. */
+  #lostAt: number | undefined;
+  readonly #restartedAt = new Map<string, number>();
+  /** Address → when this node first saw itself elected for it while another live node held it. */
+  readonly #handoverSince = new Map<string, number>();
+  #handoverTimer: NodeJS.Timeout | undefined;
   #fenceTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   /** A renewal failed since the last one that succeeded. */
@@ -131,6 +153,8 @@ class Speaker {
   /** After the API came back: the caches must have been listed since then. */
   #resyncFrom: number | undefined;
   readonly #listedAt = new Map<string, number>();
+  /** The caches that must be listed again (since #resyncFrom) before announcing. */
+  #resyncNames = new Set<string>();
   #lastLeaseKick = 0;
 
   constructor(config: SpeakerConfig, log: Logger) {
@@ -143,11 +167,18 @@ class Speaker {
     };
     this.#holdMs = holdMs(config.heartbeat);
     this.#runner = new CommandRunner({
-      concurrency: 8,
-      timeoutMs: 5000,
+      lanes: {
+        // The fence and the heartbeat's interface snapshot: never behind an announcement.
+        ip: { concurrency: 4, timeoutMs: 5000 },
+        // One arping lasts about a second: 16 at once get through a burst of 8 addresses per second;
+        // beyond 256 waiting, the latest rounds of the bursts are dropped.
+        announce: { concurrency: 16, maxQueued: 256, timeoutMs: 3000 },
+      },
       onResult: (file, ok) => this.#metrics.commands.inc({ command: file, result: ok ? 'success' : 'error' }),
+      onSkipped: (file) => this.#metrics.commands.inc({ command: file, result: 'skipped' }),
     });
     this.#announcer = new Announcer(this.#runner, log, {
+      timing: config.heartbeat,
       onAnnounce: () => this.#metrics.announcements.inc(),
       onWithdraw: () => this.#metrics.withdrawals.inc(),
     });
@@ -290,9 +321,10 @@ class Speaker {
       coordination,
       { namespace, node: this.#node, ...this.#config.heartbeat },
       {
-        prepare: () => this.#readInterfaces(),
+        annotation: () => this.#interfacesAnnotation(),
         onRenewed: (startedAt) => this.#onRenewed(startedAt),
         onFailed: () => {
+          if (!this.#apiLost) this.#lostAt = Date.now();
           this.#apiLost = true;
           this.#metrics.heartbeats.inc({ result: 'error' });
         },
@@ -327,13 +359,35 @@ class Speaker {
       stopped ??= (async () => {
         this.#stopping = true;
         this.#log.info({ reason }, 'shutting down');
-        for (const timer of [this.#passTimer, this.#fenceTimer, this.#expiryTimer]) clearTimeout(timer);
+        for (const timer of [
+          this.#passTimer,
+          this.#fenceTimer,
+          this.#expiryTimer,
+          this.#retryTimer,
+          this.#snapshotTimer,
+          this.#handoverTimer,
+        ])
+          clearTimeout(timer);
         await this.#heartbeat.stop();
         await this.#passRunning?.catch(() => undefined);
+        await this.#snapshotRunning?.catch(() => undefined);
         // Addresses first, then the Lease: nobody may take over while this node still answers.
         await this.#snapshotNow();
-        await this.#announcer.withdrawAll('shutting down', this.#leftovers());
+        const withdrawn = await this.#announcer.withdrawAll('shutting down', this.#leftovers());
         this.#announcer.stop();
+        const waitMs = leaseReleaseDelayMs(
+          this.#config.heartbeat,
+          this.#lastRenewStart,
+          withdrawn,
+          Date.now(),
+        );
+        if (waitMs > 0) {
+          this.#log.warn(
+            { waitMs },
+            'could not remove every address; releasing the heartbeat once their lifetime has ended',
+          );
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
         await this.#heartbeat.release();
         for (const r of this.#reflectors) r.stop();
         this.#statusWriter.stop();
@@ -350,6 +404,10 @@ class Speaker {
     if (!this.#stopping) {
       this.#syncedAt = Date.now();
       this.#log.info('caches synced');
+      // The first heartbeat publishes the interfaces; later ones publish the latest snapshot, which a
+      // loop of its own keeps current (a renewal never waits for `ip`).
+      await this.#snapshotNow();
+      this.#scheduleSnapshot();
       this.#heartbeat.start();
       this.#requestPass();
     }
@@ -382,11 +440,15 @@ class Speaker {
         watchdogMs,
         relistMs: RELIST_MS,
         log: this.#log,
-        onRestart: (reason) => this.#metrics.watchRestarts.inc({ resource: name, reason }),
+        onRestart: (reason) => {
+          this.#restartedAt.set(name, Date.now());
+          this.#metrics.watchRestarts.inc({ resource: name, reason });
+        },
       },
       { ...handlers, onListed: listed },
     );
     this.#reflectors.push(reflector as unknown as Reflector<KubernetesObject>);
+    this.#reflectorNames.set(reflector as unknown as Reflector<KubernetesObject>, name);
     return reflector;
   }
 
@@ -399,11 +461,22 @@ class Speaker {
     );
   }
 
-  /** Reads the interfaces (before each renewal) and returns the annotation the heartbeat publishes. */
-  async #readInterfaces(): Promise<string> {
-    await this.#snapshotNow();
+  /** The annotation the heartbeat publishes: the interfaces of the latest snapshot. */
+  #interfacesAnnotation(): string {
     const wanted = this.#currentFacts().wantedInterfaces;
     return JSON.stringify(summarizeInterfaces(this.#snapshot ?? [], wanted));
+  }
+
+  /** Reads the interfaces again every heartbeat interval, apart from the renewals. */
+  #scheduleSnapshot(): void {
+    if (this.#stopping) return;
+    this.#snapshotTimer = setTimeout(() => {
+      this.#snapshotRunning = this.#snapshotNow().finally(() => {
+        this.#snapshotRunning = undefined;
+        this.#requestPass();
+        this.#scheduleSnapshot();
+      });
+    }, this.#config.heartbeat.intervalMs);
   }
 
   async #snapshotNow(): Promise<void> {
@@ -441,10 +514,21 @@ class Speaker {
       // The API is back, but the caches may have missed anything that happened meanwhile, and their
       // watches may be waiting out a long backoff: relist them all now, and announce nothing until
       // every one has (others already count this node as alive again).
+      // Only the caches whose watch broke meanwhile are listed again: a watch that stayed connected has
+      // missed nothing, and relisting everything on every speaker at once after each blip would load the
+      // API server just when it recovers.
+      const lostAt = this.#lostAt ?? now;
       this.#apiLost = false;
+      this.#lostAt = undefined;
+      const nameOf = (r: Reflector<KubernetesObject>): string => this.#reflectorNames.get(r) ?? '';
+      const broken = this.#reflectors.filter((r) => (this.#restartedAt.get(nameOf(r)) ?? 0) >= lostAt);
       this.#resyncFrom = now;
-      this.#log.info('the API answers again; refreshing every cache before announcing');
-      this.#restartReflectors(this.#reflectors);
+      this.#resyncNames = new Set(broken.map(nameOf));
+      this.#log.info(
+        { caches: [...this.#resyncNames] },
+        'the API answers again; refreshing the caches whose watch broke before announcing',
+      );
+      this.#restartReflectors(broken);
     } else {
       const seen = this.#view.seenAt(this.#node);
       const behind = seen === undefined || now - seen > 2 * this.#config.heartbeat.intervalMs;
@@ -456,7 +540,8 @@ class Speaker {
       }
     }
     this.#scheduleFence();
-    if (this.#selfFresh(Date.now())) void this.#announcer.refresh(this.#lifetimeSeconds(Date.now()));
+    if (this.#selfFresh(Date.now()))
+      void this.#announcer.refresh(addressDeadline(this.#config.heartbeat, startedAt));
     this.#requestPass();
   }
 
@@ -475,15 +560,18 @@ class Speaker {
     if (!mayAnnounce(this.#config.heartbeat, this.#lastRenewStart, this.#view.seenAt(this.#node), now))
       return false;
     if (this.#resyncFrom !== undefined) {
-      if (![...this.#listedAt.values()].every((at) => at >= (this.#resyncFrom ?? 0))) return false;
+      const from = this.#resyncFrom;
+      if (![...this.#resyncNames].every((name) => (this.#listedAt.get(name) ?? 0) >= from)) return false;
       this.#resyncFrom = undefined;
     }
     return true;
   }
 
-  /** The kernel lifetime an address may get now (whole seconds; < 1: none). */
-  #lifetimeSeconds(now: number): number {
-    return addressLifetimeSeconds(this.#config.heartbeat, this.#lastRenewStart, now);
+  /** When an address taken now must be gone by (undefined before the first renewal). */
+  #deadline(): number | undefined {
+    return this.#lastRenewStart === undefined
+      ? undefined
+      : addressDeadline(this.#config.heartbeat, this.#lastRenewStart);
   }
 
   #scheduleFence(): void {
@@ -598,13 +686,14 @@ class Speaker {
           readAt: this.#snapshotAt,
         }
       : undefined;
-    const lifetime = this.#lifetimeSeconds(now);
+    const deadline = this.#deadline();
+    const canTake = lifetimeBefore(this.#config.heartbeat, deadline, now) >= 1;
     const signature = JSON.stringify([
       this.#factsVersion,
       [...fresh.values()],
       selfFresh,
       settled,
-      lifetime >= 1,
+      canTake,
       kernel?.placements.map((k) => `${k.address}%${k.interface}`).sort(),
       this.#announcements.list().map((a) => a.metadata?.resourceVersion),
     ]);
@@ -619,40 +708,38 @@ class Speaker {
     });
 
     const decisions = new Map<string, { service: ServiceFacts; decision: Decision }>();
-    const wanted: WantedAddress[] = [];
+    // One entry per address: an address shared by several Services has one winner for all of them.
+    const wanted = new Map<string, WantedAddress>();
+    const byKey = election.decideAll(facts.services);
     for (const service of facts.services) {
-      const decision = election.decide(service);
+      const decision = byKey.get(service.key) ?? { kind: 'notAdvertised' };
       decisions.set(service.key, { service, decision });
-      if (decision.kind === 'elected' && decision.node === this.#node && selfFresh) {
-        for (const a of decision.addresses) {
-          wanted.push({
-            family: a.family,
-            address: a.address,
-            interfaces: a.interfaces,
-            service: service.key,
-          });
-        }
+      if (decision.kind !== 'advertised' || !selfFresh) continue;
+      for (const a of decision.addresses) {
+        if (a.kind !== 'elected' || a.node !== this.#node) continue;
+        const existing = wanted.get(a.address);
+        wanted.set(a.address, {
+          family: a.family,
+          address: a.address,
+          interfaces: a.interfaces,
+          service: existing ? `${existing.service},${service.key}` : service.key,
+        });
       }
     }
     if (!settled) return;
-    // The same address in two Services (shared IP): announced once, on the union of interfaces.
-    const merged = new Map<string, WantedAddress>();
-    for (const w of wanted) {
-      const existing = merged.get(w.address);
-      merged.set(
-        w.address,
-        existing
-          ? {
-              ...existing,
-              interfaces: [...new Set([...existing.interfaces, ...w.interfaces])].sort(),
-              service: `${existing.service},${w.service}`,
-            }
-          : w,
-      );
-    }
-    const outcome = await this.#announcer.reconcile([...merged.values()], kernel, lifetime);
+    const handover = this.#awaitHandover(wanted, fresh, now);
+    const outcome = await this.#announcer.reconcile(
+      [...wanted.values()].filter((w) => !handover.has(w.address)),
+      kernel,
+      deadline,
+    );
     this.#metrics.announcedAddresses.set(this.#announcer.held.size);
-    this.#lastSignature = signature;
+    // A take that failed (or had to wait) is tried again with backoff; a waiting handover is tried
+    // again when it is due: neither may be skipped as "nothing changed".
+    const next = passFollowUp(outcome, canTake, handover.size);
+    if (next.retry) this.#retryLater();
+    else this.#retryBackoff.reset();
+    if (next.done) this.#lastSignature = signature;
     if (this.#stopping) return;
     this.#statusWriter.update({
       decisions,
@@ -661,6 +748,62 @@ class Speaker {
       fresh: [...fresh.keys()],
       existing: this.#announcements.list() as L2AnnouncementObject[],
     });
+  }
+
+  #retryLater(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#requestPass(true), this.#retryBackoff.next());
+  }
+
+  /**
+   * Addresses this node just won from another node that is still alive (a planned move: failback, a
+   * node turning Ready, a label change). The old holder sees the same change and drops them on its own
+   * next pass; taking them at once would put the address on two nodes for a moment, so this node waits
+   * one heartbeat interval first. A holder that is not fresh (dead, cut off, shut down) is not waited
+   * for: its kernel lifetime has already ended. The holder is the node the L2Announcement shows.
+   */
+  #awaitHandover(
+    wanted: ReadonlyMap<string, WantedAddress>,
+    fresh: ReadonlyMap<string, unknown>,
+    now: number,
+  ): Set<string> {
+    const waiting = new Set<string>();
+    let nextDue: number | undefined;
+    const held = this.#announcer.held;
+    for (const address of [...this.#handoverSince.keys()]) {
+      if (!wanted.has(address) || held.has(address)) this.#handoverSince.delete(address);
+    }
+    for (const w of wanted.values()) {
+      if (held.has(w.address)) continue;
+      const holder = this.#shownHolder(w);
+      if (holder === undefined || holder === this.#node || !fresh.has(holder)) {
+        this.#handoverSince.delete(w.address);
+        continue;
+      }
+      const since = this.#handoverSince.get(w.address) ?? now;
+      this.#handoverSince.set(w.address, since);
+      const due = since + this.#config.heartbeat.intervalMs;
+      if (now >= due) continue;
+      waiting.add(w.address);
+      nextDue = Math.min(nextDue ?? due, due);
+    }
+    if (nextDue !== undefined) {
+      clearTimeout(this.#handoverTimer);
+      this.#handoverTimer = setTimeout(() => this.#requestPass(true), nextDue - now + 1);
+    }
+    return waiting;
+  }
+
+  /** The node the L2Announcements show announcing an address, if any. */
+  #shownHolder(w: WantedAddress): string | undefined {
+    for (const key of w.service.split(',')) {
+      const status = statusOf(this.#announcements.get(key) as L2AnnouncementObject | undefined);
+      if (!status) continue;
+      const entry = status.byAddress?.find((e) => e.address === w.address);
+      if (entry) return entry.node || undefined;
+      if (!status.byAddress && status.node && status.addresses.includes(w.address)) return status.node;
+    }
+    return undefined;
   }
 }
 

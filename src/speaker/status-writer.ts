@@ -1,21 +1,25 @@
-// Writes what users see: one L2Announcement per announced Service (created or updated by the winning
-// speaker, only when it changes), Event `nodeAssigned` when a node starts announcing, and Warning
-// `announceFailed` when nothing can be announced. Runs apart from the election passes (latest input
-// wins), so a slow API never delays taking or dropping an address.
+// Writes what users see: one L2Announcement per announced Service, Event `nodeAssigned` when a node
+// starts announcing, and Warning `announceFailed` when an address cannot be announced. Addresses are
+// elected one by one, so one Service may have several announcing nodes: the object is written by ONE of
+// them (the winner of the Service's first elected address; with none, a caretaker), only when it
+// changes, while each node tells its own Events. Runs apart from the election passes (latest input wins),
+// so a slow API never delays taking or dropping an address.
 import { ApiException, type CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { EventRecorder, EventTarget } from '../kube/event-recorder.ts';
 import { describe } from '../kube/leader-election.ts';
 import {
+  type AddressStatus,
   type AnnouncementStatus,
   announcementBody,
+  combineStatus,
   GROUP,
   type L2AnnouncementObject,
   nodeAssignedNote,
   ownedBy,
   PLURAL,
   sameStatus,
-  shorten,
+  showsAnnouncing,
   statusOf,
   VERSION,
 } from './announcement-status.ts';
@@ -50,7 +54,11 @@ export class StatusWriter {
   readonly #log: Logger;
   readonly #hooks: StatusWriterHooks;
   readonly #written = new Map<string, { text: string; at: number }>();
-  readonly #reported = new Map<string, string>();
+  /**
+   * Per Service: the Events this node last recorded while the situation they describe lasted. An entry is
+   * dropped as soon as it no longer holds, so the same news told again later (A → B → A) is recorded again.
+   */
+  readonly #reported = new Map<string, { assigned?: string; failed?: string }>();
   #latest: StatusInput | undefined;
   #running = false;
   #stopped = false;
@@ -99,38 +107,59 @@ export class StatusWriter {
     for (const [key, { service, decision }] of input.decisions) {
       if (this.#stopped) return;
       const current = this.#hooks.current(key);
-      if (decision.kind === 'elected' && decision.node === me) {
-        if (!input.selfFresh) continue;
-        const announced = decision.addresses.filter((a) => input.outcome.announced.has(a.address));
-        const failed = decision.addresses.filter((a) => input.outcome.failed.has(a.address));
-        if (announced.length === 0 && failed.length === 0) continue;
-        const interfaces = [
-          ...new Set(announced.flatMap((a) => input.outcome.announced.get(a.address) ?? [])),
-        ].sort();
-        const first = failed[0];
-        const message = first
-          ? `node ${me} could not announce ${failed.map((a) => a.address).join(', ')}: ${input.outcome.failed.get(first.address)}`
-          : undefined;
-        const desired: AnnouncementStatus = {
-          node: announced.length > 0 ? me : '',
-          addresses: decision.addresses.map((a) => a.address),
-          interfaces,
-          ...(message ? { message: shorten(message) } : {}),
-        };
-        await this.#ensure(service, desired, current);
-      } else if (decision.kind === 'noCandidate') {
-        if (caretaker(key, statusOf(current)?.node, input.fresh) !== me) continue;
-        await this.#ensure(
-          service,
-          {
-            node: '',
-            addresses: decision.addresses,
-            interfaces: [],
-            message: shorten(`no node can announce ${decision.addresses.join(', ')}: ${decision.reason}`),
-          },
-          current,
-        );
+      if (decision.kind !== 'advertised') {
+        this.#reported.delete(key);
+        continue;
       }
+      const previous = statusOf(current);
+      const entries: AddressStatus[] = [];
+      /** An address of ours neither announced nor failed yet: the next pass writes the object. */
+      let pending = false;
+      const mine = { announced: [] as string[], interfaces: new Set<string>(), failures: [] as string[] };
+      const unannounceable: string[] = [];
+      for (const d of decision.addresses) {
+        if (d.kind === 'noCandidate') {
+          const message = `no node can announce ${d.address}: ${d.reason}`;
+          unannounceable.push(message);
+          entries.push({ address: d.address, node: '', interfaces: [], message });
+        } else if (d.node !== me) {
+          entries.push({ address: d.address, node: d.node, interfaces: d.interfaces });
+        } else if (!input.selfFresh) {
+          pending = true;
+        } else if (input.outcome.announced.has(d.address)) {
+          const interfaces = input.outcome.announced.get(d.address) ?? [];
+          mine.announced.push(d.address);
+          for (const i of interfaces) mine.interfaces.add(i);
+          entries.push({ address: d.address, node: me, interfaces });
+        } else if (input.outcome.failed.has(d.address)) {
+          const message = `node ${me} could not announce ${d.address}: ${input.outcome.failed.get(d.address)}`;
+          mine.failures.push(message);
+          entries.push({ address: d.address, node: '', interfaces: [], message });
+        } else {
+          pending = true;
+        }
+      }
+      const desired = combineStatus(entries);
+      const writer =
+        decision.addresses.find((d) => d.kind === 'elected')?.node ??
+        caretaker(key, previous?.node.split(',')[0] || undefined, input.fresh);
+      // Decisions name this node only while it is fresh (the speaker leaves itself out otherwise).
+      const iWrite = writer === me && !pending;
+      this.#report(service, previous, {
+        assigned:
+          mine.announced.length > 0
+            ? {
+                addresses: mine.announced,
+                interfaces: [...mine.interfaces].sort(),
+                shown: mine.announced.every((a) =>
+                  showsAnnouncing(previous, a, me, input.outcome.announced.get(a) ?? []),
+                ),
+              }
+            : undefined,
+        // This node's own failures, and (from the node that writes the object) why nobody can announce.
+        failed: [...mine.failures, ...(iWrite ? unannounceable : [])],
+      });
+      if (iWrite) await this.#ensure(service, desired, current);
     }
     // Announcements nobody needs any more: the Service is gone, is no longer ours, or is not advertised.
     for (const obj of input.existing) {
@@ -138,7 +167,7 @@ export class StatusWriter {
       const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
       const needed = input.decisions.get(key);
       if (needed && needed.decision.kind !== 'notAdvertised') continue;
-      if (caretaker(key, statusOf(obj)?.node, input.fresh) !== me) continue;
+      if (caretaker(key, statusOf(obj)?.node.split(',')[0] || undefined, input.fresh) !== me) continue;
       await this.#delete(key, obj);
     }
   }
@@ -150,7 +179,6 @@ export class StatusWriter {
   ): Promise<void> {
     const key = service.key;
     const previous = statusOf(current);
-    this.#report(service, desired, previous);
     if (current && ownedBy(current, service) && sameStatus(previous, desired)) {
       this.#written.delete(key);
       return;
@@ -191,16 +219,21 @@ export class StatusWriter {
     }
   }
 
-  /** Events for a change of what users should see; each change is told once. */
+  /**
+   * Events for a change of what users should see, each told once while it lasts: `nodeAssigned` when this
+   * node starts announcing addresses that the L2Announcement does not already show it announcing (a
+   * restarted speaker that still holds them says nothing), `announceFailed` for a failure the object does
+   * not show yet.
+   */
   #report(
     service: ServiceFacts,
-    desired: AnnouncementStatus,
     previous: AnnouncementStatus | undefined,
+    news: {
+      assigned: { addresses: string[]; interfaces: string[]; shown: boolean } | undefined;
+      failed: string[];
+    },
   ): void {
-    const text = JSON.stringify(desired);
-    if (this.#reported.get(service.key) === text) return;
-    this.#reported.set(service.key, text);
-    if (this.#reported.size > 50_000) this.#reported.clear();
+    const memo = this.#reported.get(service.key) ?? {};
     const target: EventTarget = {
       apiVersion: 'v1',
       kind: 'Service',
@@ -208,14 +241,29 @@ export class StatusWriter {
       name: service.name,
       uid: service.uid,
     };
-    if (
-      desired.node === this.#node &&
-      (previous?.node !== this.#node || previous.interfaces.join() !== desired.interfaces.join())
-    ) {
-      this.#events.record(target, 'Normal', 'nodeAssigned', 'Announce', nodeAssignedNote(desired));
+    if (news.assigned) {
+      const note = nodeAssignedNote({ node: this.#node, ...news.assigned });
+      if (memo.assigned !== note && !news.assigned.shown) {
+        this.#events.record(target, 'Normal', 'nodeAssigned', 'Announce', note);
+      }
+      memo.assigned = note;
+    } else {
+      delete memo.assigned;
     }
-    if (desired.message && desired.message !== previous?.message) {
-      this.#events.record(target, 'Warning', 'announceFailed', 'Announce', desired.message);
+    if (news.failed.length > 0) {
+      const note = news.failed.join('; ');
+      const shown = news.failed.every((f) => previous?.message?.includes(f));
+      if (memo.failed !== note && !shown) {
+        this.#events.record(target, 'Warning', 'announceFailed', 'Announce', note);
+      }
+      memo.failed = note;
+    } else {
+      delete memo.failed;
+    }
+    if (memo.assigned === undefined && memo.failed === undefined) this.#reported.delete(service.key);
+    else {
+      if (this.#reported.size > 50_000) this.#reported.clear();
+      this.#reported.set(service.key, memo);
     }
   }
 

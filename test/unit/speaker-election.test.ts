@@ -80,8 +80,23 @@ function expectedWinner(nodes: string[], address: string): string {
   return [...nodes].sort((a, b) => (rankHash(a, address) < rankHash(b, address) ? -1 : 1))[0] ?? '';
 }
 
-function winnerOf(decision: Decision): string | undefined {
-  return decision.kind === 'elected' ? decision.node : undefined;
+/** The node elected for the Service's first advertised address (or `address`). */
+function winnerOf(decision: Decision | undefined, address?: string): string | undefined {
+  if (decision?.kind !== 'advertised') return undefined;
+  const d = address ? decision.addresses.find((a) => a.address === address) : decision.addresses[0];
+  return d?.kind === 'elected' ? d.node : undefined;
+}
+
+/** The reason when no address of the Service has a candidate; undefined otherwise. */
+function noCandidate(decision: Decision | undefined): string | undefined {
+  if (decision?.kind !== 'advertised') return undefined;
+  const reasons = decision.addresses.map((a) => (a.kind === 'noCandidate' ? a.reason : undefined));
+  return reasons.every((r) => r !== undefined) ? reasons.join(' | ') : undefined;
+}
+
+function interfacesOf(decision: Decision | undefined): string[] | undefined {
+  const d = decision?.kind === 'advertised' ? decision.addresses[0] : undefined;
+  return d?.kind === 'elected' ? d.interfaces : undefined;
 }
 
 describe('election: the winner', () => {
@@ -133,20 +148,34 @@ describe('election: the winner', () => {
     assert.ok(moved > 0 && moved < 50, `moved ${moved}`);
   });
 
-  it('hashes a Service on its first advertised address and places all of them on one node', () => {
+  it('elects each address of a Service on its own, hashed on that address, in the Service order', () => {
+    const all = ['n1', 'n2', 'n3', 'n4'];
     const decision = new Election(input()).decide(service(['2001:db8:51::200', '198.51.100.200']));
-    assert.equal(decision.kind, 'elected');
-    assert.equal(winnerOf(decision), expectedWinner(['n1', 'n2', 'n3', 'n4'], '2001:db8:51::200'));
-    assert.deepEqual(decision.kind === 'elected' && decision.addresses, [
-      { family: 'IPv6', address: '2001:db8:51::200', interfaces: ['eth0'] },
-      { family: 'IPv4', address: '198.51.100.200', interfaces: ['eth0'] },
-    ]);
+    assert.deepEqual(decision, {
+      kind: 'advertised',
+      addresses: [
+        {
+          kind: 'elected',
+          family: 'IPv6',
+          address: '2001:db8:51::200',
+          node: expectedWinner(all, '2001:db8:51::200'),
+          interfaces: ['eth0'],
+        },
+        {
+          kind: 'elected',
+          family: 'IPv4',
+          address: '198.51.100.200',
+          node: expectedWinner(all, '198.51.100.200'),
+          interfaces: ['eth0'],
+        },
+      ],
+    });
   });
 
   it('uses canonical address text (hash and placement) whatever the Service wrote', () => {
     const decision = new Election(input()).decide(service(['2001:DB8:51:0:0:0:0:200']));
     assert.equal(winnerOf(decision), expectedWinner(['n1', 'n2', 'n3', 'n4'], '2001:db8:51::200'));
-    assert.equal(decision.kind === 'elected' && decision.addresses[0]?.address, '2001:db8:51::200');
+    assert.equal(decision.kind === 'advertised' && decision.addresses[0]?.address, '2001:db8:51::200');
   });
 });
 
@@ -234,8 +263,8 @@ describe('election: candidates', () => {
       assert.equal(winnerOf(new Election(one).decide(service([address]))), expectedWinner(others, address));
       const none = names.reduce((acc, n) => c.exclude(acc, n), base);
       const decision = new Election(none).decide(service([address]));
-      assert.equal(decision.kind, 'noCandidate', JSON.stringify(decision));
-      const reason = decision.kind === 'noCandidate' ? decision.reason : '';
+      const reason = noCandidate(decision) ?? '';
+      assert.ok(noCandidate(decision) !== undefined, JSON.stringify(decision));
       assert.match(reason, c.reason);
       assert.match(reason, /^n1, n2, n3 and 1 more: /);
     });
@@ -253,19 +282,24 @@ describe('election: candidates', () => {
   it('says so when the cluster has no nodes', () => {
     const decision = new Election(input({ nodeNames: [] })).decide(service([address]));
     assert.deepEqual(decision, {
-      kind: 'noCandidate',
-      addresses: ['198.51.100.200'],
-      reason: 'there are no nodes',
+      kind: 'advertised',
+      addresses: [
+        { kind: 'noCandidate', family: 'IPv4', address: '198.51.100.200', reason: 'there are no nodes' },
+      ],
     });
   });
 
-  it('needs a node that can carry every address of a dual-stack Service', () => {
+  it('elects an address only among the nodes that can carry that address', () => {
     const i = input();
     // Only n2 has IPv6 on its LAN interface.
     const v4only = [{ name: 'eth0', prefixes: ['198.51.100.11/24'] }];
     const speakers = new Map([...i.speakers].map(([n, s]) => [n, n === 'n2' ? s : speaker(n, v4only)]));
     const decision = new Election({ ...i, speakers }).decide(service(['198.51.100.200', '2001:db8:51::200']));
-    assert.equal(winnerOf(decision), 'n2');
+    assert.equal(winnerOf(decision, '2001:db8:51::200'), 'n2');
+    assert.equal(
+      winnerOf(decision, '198.51.100.200'),
+      expectedWinner(['n1', 'n2', 'n3', 'n4'], '198.51.100.200'),
+    );
   });
 });
 
@@ -340,7 +374,7 @@ describe('election: advertisements and pools', () => {
       service(['192.0.2.7', '198.51.100.210']),
     );
     assert.equal(
-      decision.kind === 'elected' && decision.addresses.map((a) => a.address).join(),
+      decision.kind === 'advertised' && decision.addresses.map((a) => a.address).join(),
       '198.51.100.210',
     );
     assert.equal(winnerOf(decision), expectedWinner(['n1', 'n2', 'n3', 'n4'], '198.51.100.210'));
@@ -387,7 +421,7 @@ describe('election: advertisements and pools', () => {
       const d = new Election(input({ nodeNames: ['n1'], speakers, advertisements: ads })).decide(
         service([address]),
       );
-      return d.kind === 'elected' ? d.addresses[0]?.interfaces : undefined;
+      return interfacesOf(d);
     };
     assert.deepEqual(placed([ad('a')], '198.51.100.201'), ['eth0']);
     assert.deepEqual(placed([ad('a')], '203.0.113.101'), ['eth1']);
@@ -404,9 +438,10 @@ describe('election: advertisements and pools', () => {
     ]);
     // A subnet-chosen interface is never a /32 host address that happens to equal the VIP.
     const hostOnly = new Map([['n1', speaker('n1', [{ name: 'eth0', prefixes: [] }])]]);
-    assert.equal(
-      new Election(input({ nodeNames: ['n1'], speakers: hostOnly })).decide(service(['198.51.100.201'])).kind,
-      'noCandidate',
+    assert.ok(
+      noCandidate(
+        new Election(input({ nodeNames: ['n1'], speakers: hostOnly })).decide(service(['198.51.100.201'])),
+      ),
     );
   });
 });
@@ -434,16 +469,15 @@ describe('election: externalTrafficPolicy Local', () => {
   it('announces nothing, and says why, when no eligible node has an endpoint', () => {
     for (const e of [new Map<string, EndpointNodes>(), endpoints(['elsewhere'])]) {
       const decision = new Election(input({ endpoints: e })).decide(local);
-      assert.equal(decision.kind, 'noCandidate');
       assert.match(
-        decision.kind === 'noCandidate' ? decision.reason : '',
+        noCandidate(decision) ?? '',
         /no ready endpoint of the Service \(externalTrafficPolicy Local\)/,
       );
     }
     // An endpoint on a node that is not a candidate does not help.
     const i = input({ endpoints: endpoints(['n1']) });
     const notReady = { ...i, nodes: new Map(i.nodes).set('n1', node('n1', { ready: false })) };
-    assert.equal(new Election(notReady).decide(local).kind, 'noCandidate');
+    assert.ok(noCandidate(new Election(notReady).decide(local)));
   });
 
   it('ignores endpoints for Cluster policy', () => {
@@ -469,5 +503,103 @@ describe('election: messages and caretaker', () => {
     assert.equal(caretaker('ns/web', 'gone', ['n1', 'n3']), lowest);
     assert.equal(caretaker('ns/web', undefined, ['n3', 'n1']), lowest);
     assert.equal(caretaker('ns/web', 'n1', []), undefined);
+  });
+});
+
+describe('election: an address shared by several Services has exactly one announcer', () => {
+  const X = '198.51.100.230';
+  const Y6 = '2001:db8:51::230';
+  const V4_ONLY = [{ name: 'eth0', prefixes: ['198.51.100.11/24'] }];
+  const named = (key: string, addresses: string[], over: Partial<ServiceFacts> = {}): ServiceFacts => {
+    const [namespace = '', name = ''] = key.split('/');
+    return { ...service(addresses), key, namespace, name, uid: key, ...over };
+  };
+  /** Every node announcing X for some Service. */
+  const announcersOf = (decisions: Map<string, Decision>, address: string): Set<string> => {
+    const out = new Set<string>();
+    for (const d of decisions.values()) {
+      const node = winnerOf(d, address);
+      if (node) out.add(node);
+    }
+    return out;
+  };
+  // Node names where an IPv4-only node hashes lowest for X (the reviewer's reproduction), and where a
+  // dual-stack node does: both layouts must give one announcer.
+  const layouts = (): Array<{ v4only: string; dual: string }> => {
+    const out: Array<{ v4only: string; dual: string }> = [];
+    for (let i = 0; out.length < 4 && i < 200; i++) {
+      const a = `v4-${i}`;
+      const b = `dual-${i}`;
+      const v4Lower = rankHash(a, X) < rankHash(b, X);
+      if (out.filter((l) => rankHash(l.v4only, X) < rankHash(l.dual, X) === v4Lower).length < 2)
+        out.push({ v4only: a, dual: b });
+    }
+    return out;
+  };
+  const shared = (names: { v4only: string; dual: string }): ElectionInput =>
+    input({
+      nodes: new Map([names.v4only, names.dual].map((n) => [n, node(n)])),
+      speakers: new Map([
+        [names.v4only, speaker(names.v4only, V4_ONLY)],
+        [names.dual, speaker(names.dual)],
+      ]),
+    });
+
+  const cases: Array<{ name: string; services: ServiceFacts[] }> = [
+    {
+      name: 'single-stack [X] and dual-stack [X, Y6]',
+      services: [named('a/v4', [X]), named('a/dual', [X, Y6])],
+    },
+    {
+      name: 'single-stack [X] and dual-stack in order [Y6, X]',
+      services: [named('a/v4', [X]), named('a/dual', [Y6, X])],
+    },
+    {
+      name: 'dual-stack first, then single-stack',
+      services: [named('a/dual', [Y6, X]), named('a/v4', [X])],
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: one node for X, whichever node hashes lowest`, () => {
+      for (const names of layouts()) {
+        const decisions = new Election(shared(names)).decideAll(c.services);
+        const holders = announcersOf(decisions, X);
+        assert.equal(holders.size, 1, `${JSON.stringify(names)}: X announced by ${[...holders].join(', ')}`);
+        // Both nodes can carry X: the lowest hash of the two wins it for every Service.
+        assert.deepEqual([...holders], [expectedWinner([names.v4only, names.dual], X)]);
+        // Only the dual-stack node can carry Y6.
+        assert.equal(winnerOf(decisions.get('a/dual'), Y6), names.dual);
+      }
+    });
+  }
+
+  it('Local Services sharing X (same selector): a node with an endpoint of every one of them', () => {
+    const local = (key: string) => named(key, [X], { trafficPolicy: 'Local' });
+    const endpoints = new Map<string, EndpointNodes>([
+      ['a/one', { ready: new Set(['n1', 'n2', 'n3']), serving: new Set() }],
+      ['a/two', { ready: new Set(['n2', 'n3', 'n4']), serving: new Set() }],
+    ]);
+    const decisions = new Election(input({ endpoints })).decideAll([local('a/one'), local('a/two')]);
+    const holders = announcersOf(decisions, X);
+    assert.deepEqual([...holders], [expectedWinner(['n2', 'n3'], X)]);
+    // No common node: announced by nobody, and the reason names the Service lacking an endpoint.
+    const apart = new Map<string, EndpointNodes>([
+      ['a/one', { ready: new Set(['n1']), serving: new Set() }],
+      ['a/two', { ready: new Set(['n4']), serving: new Set() }],
+    ]);
+    const none = new Election(input({ endpoints: apart })).decideAll([local('a/one'), local('a/two')]);
+    assert.equal(announcersOf(none, X).size, 0);
+    assert.match(noCandidate(none.get('a/one')) ?? '', /no ready endpoint of the Service a\/(one|two)/);
+  });
+
+  it('a Cluster and a Local Service sharing X: the Local one decides', () => {
+    const endpoints = new Map<string, EndpointNodes>([
+      ['a/local', { ready: new Set(['n3']), serving: new Set() }],
+    ]);
+    const decisions = new Election(input({ endpoints })).decideAll([
+      named('a/cluster', [X]),
+      named('a/local', [X], { trafficPolicy: 'Local' }),
+    ]);
+    assert.deepEqual([...announcersOf(decisions, X)], ['n3']);
   });
 });

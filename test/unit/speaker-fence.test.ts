@@ -7,6 +7,7 @@ import {
   type HeartbeatTiming,
   holdMs,
   KERNEL_EXPIRY_SLACK_MS,
+  leaseReleaseDelayMs,
   mayAnnounce,
 } from '../../src/speaker/fence.ts';
 
@@ -96,5 +97,27 @@ describe('fence: may this speaker announce', () => {
     assert.equal(fenceDeadline(DEFAULTS, T, T + 20), T + 4000);
     assert.equal(fenceDeadline(DEFAULTS, T + 2000, T + 20), T + 4020);
     assert.equal(fenceDeadline(DEFAULTS, T, undefined), 4000);
+  });
+});
+
+describe('fence: releasing the heartbeat on shutdown', () => {
+  const timing = { durationMs: 6000, intervalMs: 2000 };
+  it('deletes the Lease at once when every address was removed', () => {
+    assert.equal(leaseReleaseDelayMs(timing, 10_000, true, 10_500), 0);
+  });
+  it('otherwise waits until the kernel has surely dropped the address (D after the renewal began)', () => {
+    assert.equal(leaseReleaseDelayMs(timing, 10_000, false, 10_500), 5500);
+    assert.equal(leaseReleaseDelayMs(timing, 10_000, false, 17_000), 0);
+    // Never before any address this run gave a lifetime has expired, for every accepted timing.
+    for (const t of [
+      timing,
+      { durationMs: 4000, intervalMs: 1000 },
+      { durationMs: 30_000, intervalMs: 5000 },
+    ]) {
+      const renewed = 50_000;
+      const lifetime = addressLifetimeSeconds(t, renewed, renewed);
+      const releaseAt = renewed + leaseReleaseDelayMs(t, renewed, false, renewed);
+      assert.ok(releaseAt >= renewed + lifetime * 1000 + KERNEL_EXPIRY_SLACK_MS, JSON.stringify(t));
+    }
   });
 });
