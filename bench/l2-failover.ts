@@ -20,6 +20,7 @@ import {
   SluiceProcess,
   waitForAddress,
 } from '../test/e2e/support.ts';
+import { cleanUp } from '../test/harness/clean-up.ts';
 import { findBinDir, startControlPlane } from '../test/harness/control-plane.ts';
 import { createReadyNode, L2Lab, type LabNode, type SpeakerSettings } from '../test/harness/l2-lab.ts';
 import { type Failover, measureFailover, waitForSteadyHolder } from '../test/harness/l2-measure.ts';
@@ -185,8 +186,12 @@ try {
     console.log(`  samples with two holders:    ${list.reduce((n, f) => n + f.overlaps, 0)}`);
   }
 } finally {
-  await controller?.stop('SIGKILL');
-  await lab?.destroy();
-  await cp.stop();
-  await rm(dir, { recursive: true, force: true });
+  // Every step runs even when one before it fails: a lab that would not come down must not leave the
+  // control plane running.
+  await cleanUp('l2-failover clean-up', [
+    ['stop the controller', () => controller?.stop('SIGKILL')],
+    ['destroy the lab', () => lab?.destroy()],
+    ['stop the control plane', () => cp.stop()],
+    ['remove the work directory', () => rm(dir, { recursive: true, force: true })],
+  ]);
 }

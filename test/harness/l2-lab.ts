@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubectl } from '../e2e/support.ts';
+import { type CleanUpStep, cleanUp } from './clean-up.ts';
 import {
   addressesOn,
   type InterfaceAddress,
@@ -20,7 +21,10 @@ import {
   MEMBER_INTERFACE,
   type Member,
   NamespaceProcess,
+  neighbourSolicitSysctls,
+  setSysctlsIn,
   sweepStaleNamespaces,
+  sysctlsIn,
 } from './netns.ts';
 import { UnixForwarder } from './unix-forwarder.ts';
 
@@ -221,16 +225,40 @@ export class L2Lab {
     return this.nodes.find((n) => n.member.mac === mac);
   }
 
-  /** Kills every process it started, closes the apiserver paths and deletes the LAN with all its links. */
+  /**
+   * Stops the client from resolving addresses by itself (see neighbourSolicitSysctls): from now on only an
+   * unsolicited announcement can move its neighbour entries. Resolves with the function that puts the
+   * settings back as they were.
+   */
+  async stopClientResolving(): Promise<() => Promise<void>> {
+    const { namespace, ipv6 } = this.client;
+    const names = neighbourSolicitSysctls(MEMBER_INTERFACE, ipv6 ? ['ipv4', 'ipv6'] : ['ipv4']);
+    const before = await sysctlsIn(namespace, names);
+    await setSysctlsIn(namespace, new Map(names.map((name) => [name, '0'])));
+    return () => setSysctlsIn(namespace, before);
+  }
+
+  /**
+   * Kills every process it started, closes the apiserver paths and deletes the LAN with all its links. Tries
+   * every step even when one fails, then rejects listing all that failed.
+   */
   async destroy(): Promise<void> {
-    await Promise.all([...this.#processes].map((p) => p.stop('SIGKILL')));
-    await Promise.all(this.#rootForwarders.splice(0).map((f) => f.close().catch(() => undefined)));
-    try {
-      await this.#lan?.destroy();
-    } finally {
-      this.#lan = undefined;
-      rmSync(this.#socketDir, { recursive: true, force: true });
-    }
+    const steps: CleanUpStep[] = [
+      ...[...this.#processes].map((p): CleanUpStep => [`stop ${p.name}`, () => p.stop('SIGKILL')]),
+      ...this.#rootForwarders
+        .splice(0)
+        .map((f, i): CleanUpStep => [`close apiserver forwarder ${i + 1}`, () => f.close()]),
+      [
+        'delete the LAN namespaces',
+        async () => {
+          const lan = this.#lan;
+          this.#lan = undefined;
+          await lan?.destroy();
+        },
+      ],
+      ['remove the socket directory', () => rmSync(this.#socketDir, { recursive: true, force: true })],
+    ];
+    await cleanUp('L2 lab clean-up', steps);
   }
 
   #socketOf(node: LabNode): string {

@@ -86,6 +86,53 @@ export async function addressesOn(namespace: string, device: string): Promise<In
   return result;
 }
 
+/** Runs COMMAND ARGS inside a namespace (`ip netns exec`); rejects with the command's own error text. */
+async function execIn(namespace: string, command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('ip', ['netns', 'exec', namespace, command, ...args]);
+    return stdout;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(
+      `${command} ${args.join(' ')} in ${namespace} failed: ${stderr || (error as Error).message}`,
+    );
+  }
+}
+
+/** Reads kernel settings of a namespace (/proc/sys/net is per namespace), by their sysctl names. */
+export async function sysctlsIn(namespace: string, names: string[]): Promise<Map<string, string>> {
+  const values = (await execIn(namespace, 'sysctl', ['-n', ...names])).trimEnd().split('\n');
+  if (values.length !== names.length)
+    throw new Error(`sysctl -n in ${namespace}: ${values.length} values for ${names.length} names`);
+  return new Map(names.map((name, i) => [name, values[i]!.trim()]));
+}
+
+/** Writes kernel settings of a namespace, then reads them back: rejects unless every one took. */
+export async function setSysctlsIn(namespace: string, values: ReadonlyMap<string, string>): Promise<void> {
+  await execIn(namespace, 'sysctl', ['-q', '-w', ...[...values].map(([name, value]) => `${name}=${value}`)]);
+  const now = await sysctlsIn(namespace, [...values.keys()]);
+  const wrong = [...values].filter(([name, value]) => now.get(name) !== value);
+  if (wrong.length > 0)
+    throw new Error(
+      `in ${namespace}, ${wrong.map(([name, value]) => `${name} is ${now.get(name)}, not ${value}`).join('; ')}`,
+    );
+}
+
+/**
+ * The per-interface settings with which a host resolves a neighbour by itself: unicast probes of a stale
+ * entry, multicast (broadcast) solicitations of an unresolved one, the user-space daemon's probes, and
+ * multicast re-probes once unicast ones went unanswered. With all of them 0, the kernel never asks who has
+ * an address: an entry that goes stale and fails stays failed, and only a neighbour's unsolicited
+ * announcement (gratuitous ARP, unsolicited NA with Override) can change the MAC address it points at.
+ */
+export function neighbourSolicitSysctls(device: string, families: Array<'ipv4' | 'ipv6'>): string[] {
+  return families.flatMap((family) =>
+    ['ucast_solicit', 'mcast_solicit', 'app_solicit', 'mcast_resolicit'].map(
+      (setting) => `net.${family}.neigh.${device}.${setting}`,
+    ),
+  );
+}
+
 function onPath(command: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => {
     try {
