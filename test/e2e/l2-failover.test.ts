@@ -12,9 +12,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { CoordinationV1Api } from '@kubernetes/client-node';
+import { rankHash } from '../../src/speaker/election.ts';
 import { type CleanUpStep, cleanUp, withCleanUp } from '../harness/clean-up.ts';
 import { createReadyNode, L2Lab, type LabNode, type SpeakerSettings } from '../harness/l2-lab.ts';
-import { type Failover, measureFailover, waitForSteadyHolder } from '../harness/l2-measure.ts';
+import {
+  type Failover,
+  measureFailover,
+  pollUntil,
+  sampleHolders,
+  waitForSteadyHolder,
+} from '../harness/l2-measure.ts';
 import { type NamespaceProcess, namespaceTestProblems } from '../harness/netns.ts';
 import { testCluster } from '../harness/test-cluster.ts';
 import {
@@ -40,6 +47,13 @@ const PORT = 8080;
 const POOL_RANGE = '198.51.100.200-198.51.100.209';
 const POOL6_PREFIX = '2001:db8:51::2';
 const POOL6_RANGE = '2001:db8:51::200-2001:db8:51::209';
+// The node-selection cases have their own Services, each asking for its own address of POOL (the others
+// take theirs from the start of the range), so they never move the address the failover tests use.
+const LOCAL_SERVICE = 'local';
+const LOCAL_ADDRESS = '198.51.100.207';
+const EXCLUDE_SERVICE = 'spread';
+const EXCLUDE_ADDRESS = '198.51.100.208';
+const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 // The speaker's defaults. The fence (how long an address outlives its speaker's last renew) is D − R.
 const HEARTBEAT_DURATION = 6;
 const HEARTBEAT_INTERVAL = 2;
@@ -74,7 +88,7 @@ function theProbe(): NamespaceProcess {
   return probe;
 }
 
-type Announcement = { node?: string; addresses?: string[]; interfaces?: string[] };
+type Announcement = { node?: string; addresses?: string[]; interfaces?: string[]; message?: string };
 
 async function announcementOf(namespace: string, name: string): Promise<Announcement | undefined> {
   try {
@@ -232,6 +246,82 @@ async function announcedFailover(
 
 async function applyJson(object: unknown): Promise<void> {
   await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(object));
+}
+
+/** Points the client probe at another address (one probe at a time: the helpers read "the" probe). */
+async function aimProbeAt(address: string): Promise<void> {
+  await probe?.stop();
+  probe = theLab().startProbe(address, PORT);
+}
+
+/** A LoadBalancer Service of POOL asking for `address`, served on PORT by every node's name server. */
+async function applyLoadBalancer(name: string, address: string, spec: Record<string, unknown> = {}) {
+  await applyJson({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name,
+      namespace: NS,
+      annotations: { 'sluice.dev/pool': POOL, 'sluice.dev/addresses': address },
+    },
+    spec: {
+      type: 'LoadBalancer',
+      loadBalancerClass: CLASS,
+      ports: [{ name: 'name', port: PORT, targetPort: PORT }],
+      ...spec,
+    },
+  });
+  const published = await waitForAddress(api.core, NS, name, 30_000);
+  assert.equal(published, address, `${NS}/${name} got ${published}, not the address it asked for`);
+}
+
+/** The lab's nodes ordered by the election's hash for `address`: the first wins when both may announce. */
+function byRank(address: string): [winner: LabNode, loser: LabNode] {
+  const [first, second] = [...theLab().nodes].sort((x, y) =>
+    rankHash(x.name, address) < rankHash(y.name, address) ? -1 : 1,
+  );
+  return [first!, second!];
+}
+
+type EndpointConditions = { ready: boolean; serving: boolean; terminating: boolean };
+
+/**
+ * Writes the Service's only EndpointSlice, made by hand (there is no controller-manager): one endpoint, on
+ * `node`, at the node's LAN address.
+ */
+async function applyEndpointSlice(service: string, node: LabNode, conditions: EndpointConditions) {
+  await applyJson({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: `${service}-by-hand`,
+      namespace: NS,
+      labels: {
+        'kubernetes.io/service-name': service,
+        'endpointslice.kubernetes.io/managed-by': 'e2e-l2.sluice.dev',
+      },
+    },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [node.member.ipv4.split('/')[0]!], nodeName: node.name, conditions }],
+    ports: [{ name: 'name', port: PORT, protocol: 'TCP' }],
+  });
+}
+
+/** The Service's announceFailed Events: name → how many times it was seen (the series count). */
+async function announceFailedEvents(service: string): Promise<Map<string, { count: number; note: string }>> {
+  const list = await api.events.listNamespacedEvent({ namespace: NS });
+  return new Map(
+    list.items
+      .filter(
+        (e) =>
+          e.regarding?.kind === 'Service' && e.regarding.name === service && e.reason === 'announceFailed',
+      )
+      .map((e) => [e.metadata?.name ?? '', { count: e.series?.count ?? 1, note: e.note ?? '' }]),
+  );
+}
+
+async function labelNode(node: LabNode, label: string): Promise<void> {
+  await kubectl(cluster, ['label', 'node', node.name, '--overwrite', label]);
 }
 
 before(async () => {
@@ -466,5 +556,147 @@ describe('L2 data plane (network namespaces)', () => {
     assert.equal(await l2.addressOn(holder, vip6), undefined);
     assert.equal(f.overlaps, 0);
     assert.equal((await announcementOf(NS, SERVICE6))?.node, other.name);
+  });
+});
+
+// Which node may announce: these run after the failover tests, each with its own Service and address.
+describe('L2 node selection (network namespaces)', () => {
+  test('externalTrafficPolicy Local: only a node with a ready endpoint announces, and none when no endpoint is ready', async (t) => {
+    const l2 = theLab();
+    await ensureSpeakers(speakers);
+    const announcement = { namespace: NS, name: LOCAL_SERVICE };
+    const [winner, loser] = byRank(LOCAL_ADDRESS);
+    t.diagnostic(`${LOCAL_ADDRESS}: ${winner.name} wins the hash, ${loser.name} loses it`);
+    const ready: EndpointConditions = { ready: true, serving: true, terminating: false };
+    // The slice exists before the Service has an address, so no speaker sees the Service without an endpoint.
+    await applyEndpointSlice(LOCAL_SERVICE, loser, ready);
+    await applyLoadBalancer(LOCAL_SERVICE, LOCAL_ADDRESS, { externalTrafficPolicy: 'Local' });
+    await aimProbeAt(LOCAL_ADDRESS);
+
+    // The endpoint's node announces, although the other node would win the address by the hash.
+    const first = await steadyHolder(t, LOCAL_ADDRESS, announcement);
+    assert.equal(
+      first.name,
+      loser.name,
+      `${LOCAL_ADDRESS} is announced by ${first.name}, not the endpoint's node`,
+    );
+
+    // The endpoint moves to the other node: so does the address (a planned handover, no overlap).
+    const f = await announcedFailover(t, LOCAL_ADDRESS, loser, () =>
+      applyEndpointSlice(LOCAL_SERVICE, winner, ready),
+    );
+    report(t, 'Local: the endpoint moved to the other node', f);
+    assert.equal(f.overlaps, 0, 'both nodes held the address while it moved with the endpoint');
+    const second = await steadyHolder(t, LOCAL_ADDRESS, announcement);
+    assert.equal(second.name, winner.name);
+    assert.equal(await l2.addressOn(loser, LOCAL_ADDRESS), undefined);
+
+    // No endpoint ready (nor terminating-but-serving, the fallback) anywhere: nobody may announce it.
+    const failedBefore = await announceFailedEvents(LOCAL_SERVICE);
+    const markedAt = Date.now();
+    await applyEndpointSlice(LOCAL_SERVICE, winner, { ready: false, serving: false, terminating: false });
+    let holders: LabNode[] = [];
+    await pollUntil(
+      async () => {
+        holders = await l2.holders(LOCAL_ADDRESS);
+        return holders.length === 0;
+      },
+      FAILOVER_WAIT_MS,
+      () =>
+        `${LOCAL_ADDRESS} still on [${holders.map((h) => h.name).join(', ')}] with no ready endpoint\n` +
+        speakerTails(),
+    );
+    const goneAt = Date.now();
+    t.diagnostic(
+      `${LOCAL_ADDRESS} left both nodes ${goneAt - markedAt} ms after the endpoint turned not ready`,
+    );
+    const samples = await sampleHolders(l2, LOCAL_ADDRESS, 4_000);
+    assert.ok(
+      samples.every((s) => s.length === 0),
+      `${LOCAL_ADDRESS} came back with no ready endpoint: ${JSON.stringify(samples.filter((s) => s.length > 0))}`,
+    );
+    // Nothing answers on the address any more (attempts that started once it was gone from both nodes).
+    const attempts = theProbe().lines.filter((l) => typeof l.startedAt === 'number' && l.startedAt >= goneAt);
+    const answered = attempts.filter((l) => l.ok === true);
+    t.diagnostic(`client: ${answered.length} of ${attempts.length} attempts since the withdrawal answered`);
+    assert.ok(attempts.length > 0, 'the client probe made no attempt after the withdrawal');
+    assert.deepEqual(answered, [], `the client still reached a node on ${LOCAL_ADDRESS}`);
+
+    // The L2Announcement says nobody announces it, and why.
+    let status: Announcement | undefined;
+    await waitFor(
+      async () => {
+        status = await announcementOf(NS, LOCAL_SERVICE);
+        return status?.node === '' && (status.message ?? '').includes('no ready endpoint');
+      },
+      FAILOVER_WAIT_MS,
+      () => `the L2Announcement does not show the failure: ${JSON.stringify(status)}`,
+    );
+    t.diagnostic(`L2Announcement status: ${JSON.stringify(status)}`);
+    assert.deepEqual(status?.addresses, [LOCAL_ADDRESS]);
+    assert.deepEqual(status?.interfaces, []);
+    for (const node of l2.nodes)
+      assert.ok(status?.message?.includes(node.name), `the message omits ${node.name}`);
+
+    // And a Warning announceFailed Event on the Service: a new one, or one more of an earlier series.
+    let failed = new Map<string, { count: number; note: string }>();
+    await waitFor(
+      async () => {
+        failed = await announceFailedEvents(LOCAL_SERVICE);
+        return [...failed].some(
+          ([name, e]) =>
+            e.note.includes(LOCAL_ADDRESS) &&
+            e.note.includes('no ready endpoint') &&
+            e.count > (failedBefore.get(name)?.count ?? 0),
+        );
+      },
+      FAILOVER_WAIT_MS,
+      () =>
+        `no new announceFailed Event on ${NS}/${LOCAL_SERVICE}; before: ${JSON.stringify([...failedBefore])}, ` +
+        `now: ${JSON.stringify([...failed])}`,
+    );
+    t.diagnostic(`announceFailed Events: ${JSON.stringify([...failed])}`);
+  });
+
+  test('exclude-from-external-load-balancers: a labelled holder hands the address over, and wins it back when unlabelled', async (t) => {
+    const l2 = theLab();
+    await ensureSpeakers(speakers);
+    const announcement = { namespace: NS, name: EXCLUDE_SERVICE };
+    const [winner, loser] = byRank(EXCLUDE_ADDRESS);
+    t.diagnostic(`${EXCLUDE_ADDRESS}: ${winner.name} wins the hash, ${loser.name} loses it`);
+    await applyLoadBalancer(EXCLUDE_SERVICE, EXCLUDE_ADDRESS);
+    await aimProbeAt(EXCLUDE_ADDRESS);
+    const holder = await steadyHolder(t, EXCLUDE_ADDRESS, announcement);
+    assert.equal(
+      holder.name,
+      winner.name,
+      `with both nodes eligible ${EXCLUDE_ADDRESS} is not on the hash winner`,
+    );
+
+    // Whatever fails in here, the label comes off again (a no-op when it is not there).
+    await withCleanUp(
+      async () => {
+        const away = await announcedFailover(t, EXCLUDE_ADDRESS, holder, () =>
+          labelNode(holder, `${EXCLUDE_LABEL}=`),
+        );
+        report(t, `exclude label on ${holder.name}`, away);
+        assert.equal(away.overlaps, 0, 'both nodes held the address while it left the labelled node');
+        const moved = await steadyHolder(t, EXCLUDE_ADDRESS, announcement);
+        assert.equal(moved.name, loser.name);
+        assert.equal(await l2.addressOn(holder, EXCLUDE_ADDRESS), undefined);
+
+        // Unlabelled, the node may announce again, and the election (lowest hash) gives it the address back.
+        const back = await announcedFailover(t, EXCLUDE_ADDRESS, moved, () =>
+          labelNode(holder, `${EXCLUDE_LABEL}-`),
+        );
+        report(t, `exclude label removed from ${holder.name}`, back);
+        assert.equal(back.overlaps, 0, 'both nodes held the address while it moved back');
+        const last = await steadyHolder(t, EXCLUDE_ADDRESS, announcement);
+        assert.equal(last.name, winner.name);
+        t.diagnostic(`after the label came off: ${last.name} announces (exactly one)`);
+      },
+      `removing the exclude label from ${holder.name}`,
+      [[`unlabel ${holder.name}`, () => labelNode(holder, `${EXCLUDE_LABEL}-`)]],
+    );
   });
 });
