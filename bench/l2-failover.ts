@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  applyObject,
   clients,
   createPool,
   installCrds,
@@ -23,7 +24,12 @@ import {
 import { cleanUp } from '../test/harness/clean-up.ts';
 import { findBinDir, startControlPlane } from '../test/harness/control-plane.ts';
 import { createReadyNode, L2Lab, type LabNode, type SpeakerSettings } from '../test/harness/l2-lab.ts';
-import { type Failover, measureFailover, waitForSteadyHolder } from '../test/harness/l2-measure.ts';
+import {
+  announcementOf,
+  type Failover,
+  measureFailover,
+  waitForSteadyHolder,
+} from '../test/harness/l2-measure.ts';
 
 const MODES = ['kill', 'term', 'partition'] as const;
 type Mode = (typeof MODES)[number];
@@ -90,16 +96,12 @@ try {
   await installCrds(cluster);
   await kubectl(cluster, ['create', 'namespace', NS]);
   await createPool(cluster, POOL, ['198.51.100.200-198.51.100.209'], false);
-  await kubectl(
-    cluster,
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'L2Advertisement',
-      metadata: { name: POOL },
-      spec: { addressPools: [POOL] },
-    }),
-  );
+  await applyObject(cluster, {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'L2Advertisement',
+    metadata: { name: POOL },
+    spec: { addressPools: [POOL] },
+  });
   lab = await L2Lab.create({
     cluster,
     prefix: 'sl2bench',
@@ -115,31 +117,17 @@ try {
     `--load-balancer-class=${CLASS}`,
     '--leader-elect=false',
   ]);
-  await kubectl(
-    cluster,
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'web', namespace: NS, annotations: { 'sluice.dev/pool': POOL } },
-      spec: { type: 'LoadBalancer', loadBalancerClass: CLASS, ports: [{ port: PORT, targetPort: PORT }] },
-    }),
-  );
+  await applyObject(cluster, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: NS, annotations: { 'sluice.dev/pool': POOL } },
+    spec: { type: 'LoadBalancer', loadBalancerClass: CLASS, ports: [{ port: PORT, targetPort: PORT }] },
+  });
   const vip = await waitForAddress(api.core, NS, 'web', 30_000);
   for (const node of lab.nodes) await lab.startSpeaker(node, settings);
   const probe = lab.startProbe(vip, PORT);
-  const announced = async (): Promise<string | undefined> => {
-    const object = (await api.custom
-      .getNamespacedCustomObject({
-        group: 'sluice.dev',
-        version: 'v1alpha1',
-        namespace: NS,
-        plural: 'l2announcements',
-        name: 'web',
-      })
-      .catch(() => undefined)) as { status?: { node?: string } } | undefined;
-    return object?.status?.node;
-  };
+  const announced = async (): Promise<string | undefined> =>
+    (await announcementOf(api.custom, NS, 'web').catch(() => undefined))?.node;
   const disruptions: Record<Mode, (l: L2Lab, n: LabNode) => Promise<void>> = {
     kill: async (_, n) => void (await n.speaker?.stop('SIGKILL')),
     term: async (_, n) => void (await n.speaker?.stop('SIGTERM')),

@@ -86,10 +86,6 @@ async function controller(args: string[]): Promise<number> {
   process.once('SIGTERM', () => abort.abort('SIGTERM'));
   process.once('SIGINT', () => abort.abort('SIGINT'));
   const running = await runController(config, createProvider(config), log, abort.signal);
-  await new Promise<void>((resolve) => {
-    if (abort.signal.aborted) resolve();
-    else abort.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
   await running.stopped();
   return 0;
 }

@@ -26,7 +26,7 @@ import { hasFinalizer, isManaged, ofOtherClass, ourCondition } from './service-s
 const WATCHDOG_MS = 120_000;
 
 export interface RunningController {
-  /** Stops the controller (the same as aborting its signal). */
+  /** Settles once the controller has shut down after its signal aborted. */
   stopped: () => Promise<void>;
   healthPort: number;
 }
@@ -216,45 +216,48 @@ export async function runController(
     ? new LeaderElector(kc.makeApiClient(CoordinationV1Api), config.leaderElection, log)
     : undefined;
 
-  let stopped: Promise<void> | undefined;
-  const stop = (reason: string): Promise<void> => {
-    stopped ??= (async () => {
-      stopping = true;
-      log.info({ reason }, 'shutting down');
-      statusWriter.stop();
-      for (const r of reflectors) r.stop();
-      // In-flight reconciles finish (each is short: cloud waits are requeued, never awaited).
-      await queue.shutdown();
-      events.stop();
-      await elector?.release();
-      metrics.isLeader.set(0);
-      health.server.closeAllConnections();
-      await new Promise<void>((resolve) => health.server.close(() => resolve()));
-    })();
-    return stopped;
+  const shutDown = async (reason: string): Promise<void> => {
+    stopping = true;
+    log.info({ reason }, 'shutting down');
+    statusWriter.stop();
+    for (const r of reflectors) r.stop();
+    // In-flight reconciles finish (each is short: cloud waits are requeued, never awaited).
+    await queue.shutdown();
+    events.stop();
+    await elector?.release();
+    metrics.isLeader.set(0);
+    health.server.closeAllConnections();
+    await new Promise<void>((resolve) => health.server.close(() => resolve()));
   };
-  if (signal.aborted) void stop(String(signal.reason));
-  signal.addEventListener('abort', () => void stop(String(signal.reason)), { once: true });
+  // The signal (it aborts once) starts the shutdown; `stopped` settles when that has finished.
+  const stopped = new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => void shutDown(String(signal.reason)).then(resolve, reject);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
 
   await waitFor(() => reflectors.every((r) => r.synced) || stopping, 50);
-  if (!stopping) log.info('caches synced');
-  if (stopping) {
-    // Stopped before the caches synced.
-  } else if (elector) {
-    elector.run({
-      onStartedLeading: startWork,
-      onStoppedLeading: () => {
-        // A replica that lost the lease may act on stale state: stop at once, without waiting
-        // for in-flight work, and let the Deployment restart it as a standby.
-        for (const r of reflectors) r.stop();
-        statusWriter.stop();
-        log.error('lost leadership; exiting');
-        process.exit(1);
-      },
-    });
-  } else startWork();
+  // A shutdown before the caches synced leaves nothing to start.
+  if (!stopping) {
+    log.info('caches synced');
+    if (elector) {
+      elector.run({
+        onStartedLeading: startWork,
+        onStoppedLeading: () => {
+          // A replica that lost the lease may act on stale state: stop at once, without waiting
+          // for in-flight work, and let the Deployment restart it as a standby.
+          for (const r of reflectors) r.stop();
+          statusWriter.stop();
+          log.error(
+            'lost the leader Lease (another replica holds it or it could not be renewed); exiting to restart as a standby',
+          );
+          process.exit(1);
+        },
+      });
+    } else startWork();
+  }
 
-  return { stopped: () => stop(String(signal.reason ?? 'stopped')), healthPort: health.port };
+  return { stopped: () => stopped, healthPort: health.port };
 }
 
 async function waitFor(condition: () => boolean, intervalMs: number): Promise<void> {

@@ -93,9 +93,15 @@ export class ResourceStatusWriter {
           // Deleted meanwhile: nothing to report on. Anything else: try again on the next pass.
           if (error instanceof ApiException && error.code === 404) continue;
           const code = error instanceof ApiException ? error.code : 0;
-          if (code >= 400 && code < 500 && code !== 409 && code !== 429) this.#refused.set(id, attempt);
+          const refused = code >= 400 && code < 500 && code !== 409 && code !== 429;
+          if (refused) this.#refused.set(id, attempt);
           else this.#dirty = true;
-          this.#log.warn({ [watch.plural]: name, err: describe(error) }, 'could not write status');
+          this.#log.warn(
+            { [watch.plural]: name, err: describe(error) },
+            refused
+              ? 'could not update the status: the apiserver refused it; not retried until the object changes'
+              : 'could not update the status; retrying shortly',
+          );
           continue;
         }
         this.#refused.delete(id);
@@ -115,7 +121,7 @@ export function specOrLabelsChanged(now: WatchedObject, old: WatchedObject): boo
 }
 
 /** Deep equality of JSON values, whatever the key order. */
-export function sameJson(a: unknown, b: unknown): boolean {
+function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

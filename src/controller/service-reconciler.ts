@@ -370,7 +370,7 @@ function refOf(service: V1Service): ServiceRef {
   };
 }
 
-export function errorText(error: unknown): string {
+function errorText(error: unknown): string {
   if (error instanceof ApiException) return `Kubernetes API answered ${error.code}`;
   return error instanceof Error ? error.message : String(error);
 }

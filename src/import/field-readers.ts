@@ -7,6 +7,15 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** `fields` without its undefined entries, so a field absent from the input stays absent from the output. */
+export function presentFields<T extends Record<string, unknown>>(
+  fields: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
@@ -107,7 +116,7 @@ function readRequirement(
  * A metav1.LabelSelector, checked for shape. A selector that cannot be read is a problem, never dropped: dropping
  * a selector would widen what it selects.
  */
-export function readSelector(value: unknown, path: string, problems: string[]): LabelSelector | undefined {
+function readSelector(value: unknown, path: string, problems: string[]): LabelSelector | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isRecord(value)) {
     problems.push(`${path} must be a label selector (matchLabels, matchExpressions), not ${describe(value)}`);
@@ -132,10 +141,7 @@ export function readSelector(value: unknown, path: string, problems: string[]): 
     }
   }
   if (problems.length > before) return undefined;
-  return {
-    ...(matchLabels !== undefined ? { matchLabels } : {}),
-    ...(matchExpressions !== undefined ? { matchExpressions } : {}),
-  };
+  return presentFields({ matchLabels, matchExpressions });
 }
 
 export function readSelectorList(

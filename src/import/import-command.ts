@@ -13,7 +13,7 @@ export interface ImportIO {
   stderr(text: string): void;
 }
 
-export const IMPORT_USAGE = `Usage: sluice import metallb FILE
+const IMPORT_USAGE = `Usage: sluice import metallb FILE
   Converts MetalLB IPAddressPool, L2Advertisement (and legacy AddressPool) manifests in FILE
   (- for standard input; several documents and kubectl's List format are fine) into Sluice
   AddressPools and L2Advertisements on standard output, for kubectl apply -f -.
@@ -89,7 +89,7 @@ export function runImport(args: readonly string[], io: ImportIO): number {
   return 0;
 }
 
-export function formatFinding(finding: Finding): string {
+function formatFinding(finding: Finding): string {
   return `sluice import: ${finding.severity}: ${finding.subject ? `${finding.subject}: ` : ''}${finding.message}\n`;
 }
 

@@ -5,6 +5,7 @@
 import { parsePoolEntry } from '../providers/pool/address-range.ts';
 import {
   isRecord,
+  presentFields,
   readBoolean,
   readInteger,
   readSelectorList,
@@ -330,12 +331,7 @@ function convertPool(
     apiVersion: SLUICE_API_VERSION,
     kind: 'AddressPool',
     metadata,
-    spec: {
-      addresses: normalized,
-      ...(autoAssign !== undefined ? { autoAssign } : {}),
-      ...(avoidBuggyIPs !== undefined ? { avoidBuggyIPs } : {}),
-      ...(serviceAllocation !== undefined ? { serviceAllocation } : {}),
-    },
+    spec: { addresses: normalized, ...presentFields({ autoAssign, avoidBuggyIPs, serviceAllocation }) },
   };
 }
 
@@ -367,12 +363,7 @@ function convertServiceAllocation(
   const serviceSelectors = readSelectorList(value.serviceSelectors, `${path}.serviceSelectors`, problems);
   // Present but empty still means something (the pool serves every Service, yet is no general fallback), so
   // the map is written even when all its fields are absent.
-  return {
-    ...(priority !== undefined ? { priority } : {}),
-    ...(namespaces !== undefined ? { namespaces } : {}),
-    ...(namespaceSelectors !== undefined ? { namespaceSelectors } : {}),
-    ...(serviceSelectors !== undefined ? { serviceSelectors } : {}),
-  };
+  return presentFields({ priority, namespaces, namespaceSelectors, serviceSelectors });
 }
 
 const LEGACY_POOL_FIELDS: ReadonlySet<string> = new Set([...POOL_FIELDS, 'protocol', 'bgpAdvertisements']);
@@ -478,12 +469,7 @@ function convertL2Advertisement(
     apiVersion: SLUICE_API_VERSION,
     kind: 'L2Advertisement',
     metadata,
-    spec: {
-      ...(addressPools !== undefined ? { addressPools } : {}),
-      ...(addressPoolSelectors !== undefined ? { addressPoolSelectors } : {}),
-      ...(nodeSelectors !== undefined ? { nodeSelectors } : {}),
-      ...(interfaces !== undefined ? { interfaces } : {}),
-    },
+    spec: presentFields({ addressPools, addressPoolSelectors, nodeSelectors, interfaces }),
   };
 }
 

@@ -2,6 +2,8 @@
 // Every value a user can get wrong is checked here and becomes a Problem naming the field.
 import type { V1Service } from '@kubernetes/client-node';
 import ipaddr from 'ipaddr.js';
+// Pure helper (no I/O): the same canonical selector text the rest of Sluice uses.
+import { selectorText } from '../kube/label-selector.ts';
 import {
   METALLB,
   METALLB_DEPRECATED_PREFIX,
@@ -204,14 +206,6 @@ function sharingOf(
     // backends may share an address (MetalLB's rule).
     backendKey: trafficPolicy === 'Local' ? selectorText(selector) : '',
   };
-}
-
-/** Canonical text of a map selector: sorted key=value pairs. */
-function selectorText(selector: Record<string, string>): string {
-  return Object.keys(selector)
-    .sort()
-    .map((k) => `${k}=${selector[k]}`)
-    .join(',');
 }
 
 function error(reason: Problem['reason'], field: string, message: string): Problem {

@@ -3,14 +3,22 @@
 // Service that names the imported pool with MetalLB's own annotation gets an address from it through the
 // controller.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { testCluster } from '../harness/test-cluster.ts';
-import { clients, installCrds, kubectl, SluiceProcess, waitForAddress } from './support.ts';
+import {
+  applyObject,
+  clients,
+  installCrds,
+  kubectl,
+  type ProcessRun,
+  runProcess,
+  SluiceProcess,
+  waitForAddress,
+} from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -91,28 +99,9 @@ spec:
   peerAddress: 192.0.2.1
 `;
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `sluice import ...` as a separate process, as a user would. */
-function sluiceImport(args: string[], stdin = ''): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'import', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function sluiceImport(args: string[], stdin = ''): Promise<ProcessRun> {
+  return runProcess(process.execPath, [MAIN, 'import', ...args], stdin, { cwd: ROOT });
 }
 
 async function getJson(kind: string, name: string, namespace?: string): Promise<Record<string, unknown>> {
@@ -217,25 +206,21 @@ describe('sluice import metallb', () => {
       '--backoff-base=0.2',
       '--backoff-max=2',
     ]);
-    await kubectl(
-      cluster,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: {
-          name: 'migrated',
-          namespace: NS,
-          annotations: { 'metallb.io/address-pool': PUBLIC_POOL },
-        },
-        spec: {
-          type: 'LoadBalancer',
-          loadBalancerClass: CLASS,
-          selector: { app: 'migrated' },
-          ports: [{ port: 80, targetPort: 8080 }],
-        },
-      }),
-    );
+    await applyObject(cluster, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'migrated',
+        namespace: NS,
+        annotations: { 'metallb.io/address-pool': PUBLIC_POOL },
+      },
+      spec: {
+        type: 'LoadBalancer',
+        loadBalancerClass: CLASS,
+        selector: { app: 'migrated' },
+        ports: [{ port: 80, targetPort: 8080 }],
+      },
+    });
     const ip = await waitForAddress(clients(cluster.kubeconfigPath).core, NS, 'migrated');
     // The pool has autoAssign false, so only the annotation can have chosen it.
     const last = Number(ip.split('.')[3]);

@@ -16,15 +16,17 @@ import { rankHash } from '../../src/speaker/election.ts';
 import { type CleanUpStep, cleanUp, withCleanUp } from '../harness/clean-up.ts';
 import { createReadyNode, L2Lab, type LabNode, type SpeakerSettings } from '../harness/l2-lab.ts';
 import {
+  type Announcement,
+  announcementOf,
   type Failover,
   measureFailover,
-  pollUntil,
   sampleHolders,
   waitForSteadyHolder,
 } from '../harness/l2-measure.ts';
 import { type NamespaceProcess, namespaceTestProblems } from '../harness/netns.ts';
 import { testCluster } from '../harness/test-cluster.ts';
 import {
+  applyObject,
   clients,
   createPool,
   eventsFor,
@@ -88,24 +90,6 @@ function theProbe(): NamespaceProcess {
   return probe;
 }
 
-type Announcement = { node?: string; addresses?: string[]; interfaces?: string[]; message?: string };
-
-async function announcementOf(namespace: string, name: string): Promise<Announcement | undefined> {
-  try {
-    const object = (await api.custom.getNamespacedCustomObject({
-      group: 'sluice.dev',
-      version: 'v1alpha1',
-      namespace,
-      plural: 'l2announcements',
-      name,
-    })) as { status?: Announcement };
-    return object.status ?? {};
-  } catch (error) {
-    if ((error as { code?: number }).code === 404) return undefined;
-    throw error;
-  }
-}
-
 async function leaseExists(node: string, namespace: string): Promise<boolean> {
   try {
     await leases.readNamespacedLease({ name: `sluice-speaker-${node}`, namespace });
@@ -154,14 +138,14 @@ async function steadyHolder(
     theLab(),
     theProbe(),
     address,
-    async () => (await announcementOf(announcement.namespace, announcement.name))?.node,
+    async () => (await announcementOf(api.custom, announcement.namespace, announcement.name))?.node,
     4_000,
     FAILOVER_WAIT_MS,
   ).catch((error: Error) => {
     throw new Error(`${error.message}\n${speakerTails()}`);
   });
   const { holder } = steady;
-  const status = await announcementOf(announcement.namespace, announcement.name);
+  const status = await announcementOf(api.custom, announcement.namespace, announcement.name);
   assert.equal(status?.node, holder.name);
   assert.deepEqual(status?.addresses, [address]);
   assert.deepEqual(status?.interfaces, ['eth0']);
@@ -244,10 +228,6 @@ async function announcedFailover(
   );
 }
 
-async function applyJson(object: unknown): Promise<void> {
-  await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(object));
-}
-
 /** Points the client probe at another address (one probe at a time: the helpers read "the" probe). */
 async function aimProbeAt(address: string): Promise<void> {
   await probe?.stop();
@@ -256,7 +236,7 @@ async function aimProbeAt(address: string): Promise<void> {
 
 /** A LoadBalancer Service of POOL asking for `address`, served on PORT by every node's name server. */
 async function applyLoadBalancer(name: string, address: string, spec: Record<string, unknown> = {}) {
-  await applyJson({
+  await applyObject(cluster, {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {
@@ -290,7 +270,7 @@ type EndpointConditions = { ready: boolean; serving: boolean; terminating: boole
  * `node`, at the node's LAN address.
  */
 async function applyEndpointSlice(service: string, node: LabNode, conditions: EndpointConditions) {
-  await applyJson({
+  await applyObject(cluster, {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: {
@@ -357,7 +337,7 @@ before(async () => {
   await kubectl(cluster, ['create', 'namespace', NS]);
   await createPool(cluster, POOL, [POOL_RANGE], false);
   await createPool(cluster, POOL6, [POOL6_RANGE], false);
-  await applyJson({
+  await applyObject(cluster, {
     apiVersion: 'sluice.dev/v1alpha1',
     kind: 'L2Advertisement',
     metadata: { name: ADVERTISEMENT },
@@ -367,7 +347,7 @@ before(async () => {
     `--load-balancer-class=${CLASS}`,
     '--leader-elect=false',
   ]);
-  await applyJson({
+  await applyObject(cluster, {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: SERVICE, namespace: NS, annotations: { 'sluice.dev/pool': POOL } },
@@ -450,7 +430,7 @@ describe('L2 data plane (network namespaces)', () => {
     // Nothing ran on the killed node to remove it: only the kernel's lifetime (the fence) can have.
     assert.equal(await theLab().addressOn(holder, vip), undefined);
     assert.equal(f.overlaps, 0, 'the killed node still held the address when the other had taken it');
-    assert.equal((await announcementOf(NS, SERVICE))?.node, other.name);
+    assert.equal((await announcementOf(api.custom, NS, SERVICE))?.node, other.name);
   });
 
   test('partition: cut the announcer off the LAN and the API; it withdraws by itself, the other takes over', async (t) => {
@@ -485,7 +465,7 @@ describe('L2 data plane (network namespaces)', () => {
           0,
           'the partitioned node still held the address when the other had taken it',
         );
-        assert.equal((await announcementOf(NS, SERVICE))?.node, other.name);
+        assert.equal((await announcementOf(api.custom, NS, SERVICE))?.node, other.name);
       },
       `healing the partition of ${holder.name}`,
       [
@@ -514,7 +494,7 @@ describe('L2 data plane (network namespaces)', () => {
     );
     assert.equal(await leaseExists(holder.name, NS), false, 'the stopped speaker left its heartbeat Lease');
     assert.equal(f.overlaps, 0);
-    assert.equal((await announcementOf(NS, SERVICE))?.node, other.name);
+    assert.equal((await announcementOf(api.custom, NS, SERVICE))?.node, other.name);
   });
 
   test('IPv6: an unsolicited neighbour advertisement moves the client to the new node', async (t) => {
@@ -522,7 +502,7 @@ describe('L2 data plane (network namespaces)', () => {
     // IPv6 pool, and the same speakers announce it.
     const l2 = theLab();
     await ensureSpeakers(speakers);
-    await applyJson({
+    await applyObject(cluster, {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: SERVICE6, namespace: NS, annotations: { 'sluice.dev/pool': POOL6 } },
@@ -555,7 +535,7 @@ describe('L2 data plane (network namespaces)', () => {
     report(t, `IPv6 SIGKILL (${vip6})`, f);
     assert.equal(await l2.addressOn(holder, vip6), undefined);
     assert.equal(f.overlaps, 0);
-    assert.equal((await announcementOf(NS, SERVICE6))?.node, other.name);
+    assert.equal((await announcementOf(api.custom, NS, SERVICE6))?.node, other.name);
   });
 });
 
@@ -596,7 +576,7 @@ describe('L2 node selection (network namespaces)', () => {
     const markedAt = Date.now();
     await applyEndpointSlice(LOCAL_SERVICE, winner, { ready: false, serving: false, terminating: false });
     let holders: LabNode[] = [];
-    await pollUntil(
+    await waitFor(
       async () => {
         holders = await l2.holders(LOCAL_ADDRESS);
         return holders.length === 0;
@@ -626,7 +606,7 @@ describe('L2 node selection (network namespaces)', () => {
     let status: Announcement | undefined;
     await waitFor(
       async () => {
-        status = await announcementOf(NS, LOCAL_SERVICE);
+        status = await announcementOf(api.custom, NS, LOCAL_SERVICE);
         return status?.node === '' && (status.message ?? '').includes('no ready endpoint');
       },
       FAILOVER_WAIT_MS,

@@ -32,6 +32,31 @@ export function clients(kubeconfigPath: string): Clients {
   };
 }
 
+export type ProcessRun = { code: number | null; stdout: string; stderr: string };
+
+/** Runs `command` to completion with `stdin` as its input; resolves with its exit code and whole output. */
+export function runProcess(
+  command: string,
+  args: string[],
+  stdin: string,
+  options: { cwd?: string } = {},
+): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, options);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
 /** Runs the real kubectl against the test cluster; rejects with its stderr on failure. */
 export async function kubectl(
   cluster: { kubeconfigPath: string; binDir: string },
@@ -48,21 +73,29 @@ export async function kubectl(
     );
     return stdout;
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(`${cluster.binDir}/kubectl`, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`kubectl ${args.join(' ')}: ${err}`)),
-    );
-    child.stdin.end(input);
-  });
+  const result = await runProcess(
+    `${cluster.binDir}/kubectl`,
+    ['--kubeconfig', cluster.kubeconfigPath, ...args],
+    input,
+  );
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** `kubectl apply` of one object given as a plain value. */
+export async function applyObject(
+  cluster: { kubeconfigPath: string; binDir: string },
+  object: unknown,
+): Promise<void> {
+  await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(object));
+}
+
+/** `kubectl create` of one object given as a plain value (fails if it exists already). */
+export async function createObject(
+  cluster: { kubeconfigPath: string; binDir: string },
+  object: unknown,
+): Promise<void> {
+  await kubectl(cluster, ['create', '-f', '-'], JSON.stringify(object));
 }
 
 export interface LogLine {
@@ -235,9 +268,10 @@ export async function createPool(
   autoAssign = true,
 ): Promise<void> {
   const spec = { addresses, ...(autoAssign ? {} : { autoAssign: false }) };
-  await kubectl(
-    cluster,
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'sluice.dev/v1alpha1', kind: 'AddressPool', metadata: { name }, spec }),
-  );
+  await applyObject(cluster, {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'AddressPool',
+    metadata: { name },
+    spec,
+  });
 }

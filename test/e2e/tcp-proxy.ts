@@ -2,17 +2,13 @@
 // untouched (TLS passes through), and can cut every open connection at once to simulate a network
 // failure between a client and the apiserver.
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { closeForwarding, listening, SocketPairs } from '../harness/socket-pairs.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
-interface Pair {
-  client: Socket;
-  upstream: Socket;
-}
-
 export class TcpProxy {
   readonly #server: Server;
-  readonly #pairs = new Set<Pair>();
+  readonly #pairs = new SocketPairs();
   readonly #target: { host: string; port: number };
   #accepted = 0;
 
@@ -25,13 +21,7 @@ export class TcpProxy {
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
     if (!LOOPBACK.has(target.host)) throw new Error(`refusing to proxy to ${target.host}: loopback only`);
     const proxy = new TcpProxy(target);
-    await new Promise<void>((resolve, reject) => {
-      proxy.#server.once('error', reject);
-      proxy.#server.listen(0, '127.0.0.1', () => {
-        proxy.#server.off('error', reject);
-        resolve();
-      });
-    });
+    await listening(proxy.#server, (ready) => proxy.#server.listen(0, '127.0.0.1', ready));
     return proxy;
   }
 
@@ -48,7 +38,7 @@ export class TcpProxy {
 
   /** Connections open now. */
   get open(): number {
-    return this.#pairs.size;
+    return this.#pairs.open;
   }
 
   /** Connections accepted since start. */
@@ -58,37 +48,19 @@ export class TcpProxy {
 
   /** Destroys every open connection pair, both sides; returns how many there were. */
   resetAll(): number {
-    const pairs = [...this.#pairs];
-    for (const pair of pairs) this.#drop(pair);
-    return pairs.length;
+    return this.#pairs.resetAll();
   }
 
   /** Stops accepting and destroys every open connection. */
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.resetAll();
-    await closed;
+  close(): Promise<void> {
+    return closeForwarding(this.#server, this.#pairs);
   }
 
   #forward(client: Socket): void {
     this.#accepted++;
     const upstream = connect({ host: this.#target.host, port: this.#target.port });
-    const pair: Pair = { client, upstream };
-    this.#pairs.add(pair);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    // Either side failing or closing takes the other down with it.
-    for (const socket of [client, upstream]) {
-      socket.on('error', () => this.#drop(pair));
-      socket.on('close', () => this.#drop(pair));
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  }
-
-  #drop(pair: Pair): void {
-    if (!this.#pairs.delete(pair)) return;
-    pair.client.destroy();
-    pair.upstream.destroy();
+    this.#pairs.join(client, upstream);
   }
 }

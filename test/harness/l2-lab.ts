@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubectl } from '../e2e/support.ts';
+import { createObject, kubectl } from '../e2e/support.ts';
 import { type CleanUpStep, cleanUp } from './clean-up.ts';
 import {
   addressesOn,
@@ -301,15 +301,11 @@ export class L2Lab {
  * address as its InternalIP.
  */
 export async function createReadyNode(cluster: Cluster, name: string, internalIP: string): Promise<void> {
-  await kubectl(
-    cluster,
-    ['create', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { 'kubernetes.io/hostname': name } },
-    }),
-  );
+  await createObject(cluster, {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+  });
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   await kubectl(cluster, [
     'patch',

@@ -1,6 +1,8 @@
 // Measuring an L2 failover in the lab: who holds an address (as the kernel says) over time, and when the
 // client first reaches the new node. Prints nothing and asserts nothing; the test and the bench decide.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { waitFor } from '../e2e/support.ts';
 import type { L2Lab, LabNode } from './l2-lab.ts';
 import type { NamespaceProcess, OutputLine } from './netns.ts';
 
@@ -17,21 +19,32 @@ export type Failover = {
 };
 
 /** A probe line (tcp-probe.ts) answered by `node` from an attempt started at or after `since`. */
-export const answeredBy =
+const answeredBy =
   (node: LabNode, since: number) =>
   (line: OutputLine): boolean =>
     line.ok === true && line.answer === node.name && (line.startedAt as number) >= since;
 
-/** Polls `check` every 100 ms until it holds; rejects after `timeoutMs` with `describe()`. */
-export async function pollUntil(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  describe: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await sleep(100);
+/** What an L2Announcement's status says: the announcing node, or why nobody announces. */
+export type Announcement = { node?: string; addresses?: string[]; interfaces?: string[]; message?: string };
+
+/** The status of the L2Announcement `namespace/name`, or undefined when there is none. */
+export async function announcementOf(
+  custom: CustomObjectsApi,
+  namespace: string,
+  name: string,
+): Promise<Announcement | undefined> {
+  try {
+    const object = (await custom.getNamespacedCustomObject({
+      group: 'sluice.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'l2announcements',
+      name,
+    })) as { status?: Announcement };
+    return object.status ?? {};
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
   }
 }
 
@@ -89,7 +102,7 @@ export async function measureFailover(
   try {
     await disrupt();
     const answered = await probe.waitForLine(answeredBy(to, start), timeoutMs);
-    await pollUntil(
+    await waitFor(
       () => goneAt !== undefined && takenAt !== undefined,
       timeoutMs,
       () =>
@@ -110,9 +123,11 @@ export async function measureFailover(
 
 /**
  * Waits until exactly one node holds `address`, `announcedNode()` (the L2Announcement's node) names that
- * node, and `probe` is answered by it; returns that node.
+ * node, and `probe` has been answered by it since it was first seen so; returns that node. The holder may
+ * still change while the client catches up (a speaker that starts later wins the address back), so the
+ * probe's answers are checked in the same poll rather than awaited for one holder.
  */
-export async function waitForSingleHolder(
+async function waitForSingleHolder(
   lab: L2Lab,
   probe: NamespaceProcess,
   address: string,
@@ -121,20 +136,24 @@ export async function waitForSingleHolder(
 ): Promise<LabNode> {
   let holders: LabNode[] = [];
   let announced: string | undefined;
-  await pollUntil(
+  let single: { node: LabNode; since: number } | undefined;
+  await waitFor(
     async () => {
+      if (!probe.running) throw new Error(`the client probe exited: ${probe.stderr}`);
       holders = await lab.holders(address);
       announced = await announcedNode();
-      return holders.length === 1 && announced === holders[0]!.name;
+      const node = holders.length === 1 && announced === holders[0]!.name ? holders[0] : undefined;
+      if (node?.name !== single?.node.name) single = node && { node, since: Date.now() };
+      return single !== undefined && probe.lines.some(answeredBy(single.node, single.since));
     },
     timeoutMs,
     () =>
-      `no single announcer of ${address}: held by [${holders.map((h) => h.name).join(', ')}], ` +
-      `L2Announcement names ${announced ?? 'nobody'}`,
+      single
+        ? `the client was never answered by ${single.node.name}, the single announcer of ${address}`
+        : `no single announcer of ${address}: held by [${holders.map((h) => h.name).join(', ')}], ` +
+          `L2Announcement names ${announced ?? 'nobody'}`,
   );
-  const holder = holders[0]!;
-  await probe.waitForLine(answeredBy(holder, Date.now()), timeoutMs);
-  return holder;
+  return single!.node;
 }
 
 export type Steady = {

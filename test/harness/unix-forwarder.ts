@@ -9,6 +9,7 @@
 // the apiserver: every connection through it dies and no new one can be made.
 import { existsSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { closeForwarding, listening, SocketPairs } from './socket-pairs.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -25,16 +26,14 @@ export function parseLoopbackEndpoint(text: string): TcpEndpoint | { problem: st
   return { host, port };
 }
 
-type Pair = { accepted: Socket; upstream: Socket };
-
 export class UnixForwarder {
   readonly #server: Server;
-  readonly #pairs = new Set<Pair>();
+  readonly #pairs = new SocketPairs();
   readonly #unlinkOnClose: string | undefined;
 
   private constructor(connectUpstream: () => Socket, unlinkOnClose?: string) {
     this.#unlinkOnClose = unlinkOnClose;
-    this.#server = createServer((accepted) => this.#forward(accepted, connectUpstream()));
+    this.#server = createServer((accepted) => this.#pairs.join(accepted, connectUpstream()));
   }
 
   /** Listens on the unix socket `socketPath` and forwards each connection to `target` (loopback TCP). */
@@ -42,7 +41,7 @@ export class UnixForwarder {
     if (!LOOPBACK.has(target.host)) throw new Error(`refusing to forward to ${target.host}: loopback only`);
     if (existsSync(socketPath)) unlinkSync(socketPath);
     const forwarder = new UnixForwarder(() => connect(target), socketPath);
-    await forwarder.#listen((server, ready) => server.listen(socketPath, ready));
+    await listening(forwarder.#server, (ready) => forwarder.#server.listen(socketPath, ready));
     return forwarder;
   }
 
@@ -50,54 +49,14 @@ export class UnixForwarder {
   static async toUnix(listen: TcpEndpoint, socketPath: string): Promise<UnixForwarder> {
     if (!LOOPBACK.has(listen.host)) throw new Error(`refusing to listen on ${listen.host}: loopback only`);
     const forwarder = new UnixForwarder(() => connect(socketPath));
-    await forwarder.#listen((server, ready) => server.listen(listen.port, listen.host, ready));
+    await listening(forwarder.#server, (ready) => forwarder.#server.listen(listen.port, listen.host, ready));
     return forwarder;
-  }
-
-  /** Connections open now. */
-  get open(): number {
-    return this.#pairs.size;
-  }
-
-  /** Destroys every open connection, both sides. */
-  resetAll(): void {
-    for (const pair of [...this.#pairs]) this.#drop(pair);
   }
 
   /** Stops listening and destroys every open connection. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.resetAll();
-    await closed;
+    await closeForwarding(this.#server, this.#pairs);
     if (this.#unlinkOnClose && existsSync(this.#unlinkOnClose)) unlinkSync(this.#unlinkOnClose);
-  }
-
-  #listen(start: (server: Server, ready: () => void) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      start(this.#server, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-  }
-
-  #forward(accepted: Socket, upstream: Socket): void {
-    const pair: Pair = { accepted, upstream };
-    this.#pairs.add(pair);
-    // Either side failing or closing takes the other down with it.
-    for (const socket of [accepted, upstream]) {
-      socket.on('error', () => this.#drop(pair));
-      socket.on('close', () => this.#drop(pair));
-    }
-    accepted.pipe(upstream);
-    upstream.pipe(accepted);
-  }
-
-  #drop(pair: Pair): void {
-    if (!this.#pairs.delete(pair)) return;
-    pair.accepted.destroy();
-    pair.upstream.destroy();
   }
 }
 

@@ -6,8 +6,6 @@ import ipaddr from 'ipaddr.js';
 
 export type Family = 'IPv4' | 'IPv6';
 
-export const FAMILIES: readonly Family[] = ['IPv4', 'IPv6'];
-
 /** An inclusive range of addresses of one family: every value v with first <= v <= last. */
 export interface AddressRange {
   family: Family;

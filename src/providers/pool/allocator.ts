@@ -53,16 +53,13 @@ export const ALLOCATION_FAILURE_REASONS = [
 
 export type AllocationFailureReason = (typeof ALLOCATION_FAILURE_REASONS)[number];
 
-export const NOTICE_REASONS = [
-  'AddressOutsidePools',
-  'PoolDisabled',
-  'PoolConflicting',
-  'FamilyUnavailable',
-  'AddressReallocated',
-] as const;
-
 /** Something the user should know while the Service still works (a Warning Event and the condition). */
-export type NoticeReason = (typeof NOTICE_REASONS)[number];
+export type NoticeReason =
+  | 'AddressOutsidePools'
+  | 'PoolDisabled'
+  | 'PoolConflicting'
+  | 'FamilyUnavailable'
+  | 'AddressReallocated';
 
 export interface Notice {
   reason: NoticeReason;
