@@ -17,11 +17,17 @@ export interface Config {
   kubeconfig?: string;
   /** `host` undefined: every address of both families. */
   healthAddress: { host?: string; port: number };
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  logLevel: LogLevel;
   leaderElection: LeaderElectionOptions & { enabled: boolean };
 }
 
 export const DEFAULT_CLASS = 'sluice.dev/lb';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+// A label-style name with a prefix, as Kubernetes requires of spec.loadBalancerClass.
+const LOAD_BALANCER_CLASS = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 const FLAGS = {
   provider: { type: 'string', default: 'pool' },
@@ -62,20 +68,9 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
-  const { values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  const get = readFlags(argv, env, FLAGS);
   const problems: string[] = [];
-  const get = (name: FlagName): string | undefined => {
-    const explicit = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-    const fromEnv = env[`SLUICE_${name.toUpperCase().replaceAll('-', '_')}`];
-    if (!explicit && fromEnv !== undefined) return fromEnv;
-    return values[name];
-  };
-  const bool = (name: FlagName): boolean => {
-    const v = get(name);
-    if (v === 'true') return true;
-    if (v !== 'false') problems.push(`--${name}: "${v}" is not true or false`);
-    return false;
-  };
+  const bool = (name: FlagName): boolean => parseBool(name, get(name), problems);
   const seconds = (name: FlagName, min: number): number => {
     const v = Number(get(name));
     if (!Number.isFinite(v) || v < min)
@@ -88,17 +83,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     problems.push(`--workers: "${get('workers')}" must be an integer from 1 to 256`);
   }
-  const logLevel = get('log-level') ?? 'info';
-  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    problems.push(`--log-level: "${logLevel}" is not one of trace, debug, info, warn, error`);
-  }
+  const logLevel = parseLogLevel(get('log-level'), problems);
   const healthAddress = parseHostPort(get('health-address') ?? '', problems);
-  const loadBalancerClass = get('load-balancer-class') ?? '';
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(loadBalancerClass)) {
-    problems.push(
-      `--load-balancer-class: "${loadBalancerClass}" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
-    );
-  }
+  const loadBalancerClass = parseLoadBalancerClass(get('load-balancer-class'), problems);
   const config: Config = {
     provider: 'pool',
     loadBalancerClass,
@@ -110,7 +97,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     backoffMaxMs: seconds('backoff-max', 0.001),
     ...(get('kubeconfig') ? { kubeconfig: get('kubeconfig') } : {}),
     healthAddress,
-    logLevel: logLevel as Config['logLevel'],
+    logLevel,
     leaderElection: {
       enabled: bool('leader-elect'),
       namespace: get('leader-election-namespace') ?? env.POD_NAMESPACE ?? 'default',
@@ -130,6 +117,53 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     problems.push('--backoff-base must not exceed --backoff-max');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Parses `argv` against string-valued `flags` and returns a reader for one flag: given on the command line,
+ * else SLUICE_<FLAG_IN_CAPS> from `env`, else the flag's default. Unknown flags throw (parseArgs errors
+ * carry a `code`).
+ */
+export function readFlags<Name extends string>(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  flags: Readonly<Record<Name, { readonly type: 'string'; readonly default?: string }>>,
+): (name: Name) => string | undefined {
+  // Every flag is a string, so the parsed values are strings (or absent).
+  const parsed = parseArgs({ args: argv, options: flags, strict: true, allowPositionals: false });
+  const values = parsed.values as Partial<Record<Name, string>>;
+  return (name) => {
+    const explicit = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    const fromEnv = env[`SLUICE_${name.toUpperCase().replaceAll('-', '_')}`];
+    if (!explicit && fromEnv !== undefined) return fromEnv;
+    return values[name];
+  };
+}
+
+/** `true` or `false`; anything else is a problem (and false). */
+export function parseBool(flag: string, text: string | undefined, problems: string[]): boolean {
+  if (text === 'true') return true;
+  if (text !== 'false') problems.push(`--${flag}: "${text}" is not true or false`);
+  return false;
+}
+
+/** --log-level; unset means info. */
+export function parseLogLevel(text: string | undefined, problems: string[]): LogLevel {
+  const level = text ?? 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
+  problems.push(`--log-level: "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return 'info';
+}
+
+/** --load-balancer-class; a problem when it is not a prefixed label-style name. */
+export function parseLoadBalancerClass(text: string | undefined, problems: string[]): string {
+  const loadBalancerClass = text ?? '';
+  if (!LOAD_BALANCER_CLASS.test(loadBalancerClass)) {
+    problems.push(
+      `--load-balancer-class: "${loadBalancerClass}" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
+    );
+  }
+  return loadBalancerClass;
 }
 
 /** `[HOST]:PORT` of a listen flag; a problem (and `fallbackPort`) when it is not one. */

@@ -1,8 +1,17 @@
 // Flags and environment → one validated SpeakerConfig for `sluice speaker`. Flags win over environment
 // variables (SLUICE_<FLAG_IN_CAPS>), which win over defaults. Every problem is reported at once.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ConfigError, DEFAULT_CLASS, parseHostPort } from './config.ts';
+import { LEASE_PREFIX } from '../speaker/heartbeat-view.ts';
+import {
+  ConfigError,
+  DEFAULT_CLASS,
+  type LogLevel,
+  parseBool,
+  parseHostPort,
+  parseLoadBalancerClass,
+  parseLogLevel,
+  readFlags,
+} from './config.ts';
 
 export interface SpeakerConfig {
   /** The Node this speaker runs on (its heartbeat Lease is `sluice-speaker-<nodeName>`). */
@@ -14,7 +23,7 @@ export interface SpeakerConfig {
   manageUnclassed: boolean;
   /** `host` undefined: every address of both families. */
   healthAddress: { host?: string; port: number };
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  logLevel: LogLevel;
   heartbeat: {
     /** leaseDurationSeconds of the heartbeat Lease: how long others wait before taking over. */
     durationMs: number;
@@ -66,9 +75,7 @@ export function speakerFlagHelp(): string {
 
 // A DNS subdomain, short enough that `sluice-speaker-` + it is still a valid object name.
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LEASE_PREFIX = 'sluice-speaker-';
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const CLASS = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /**
  * `readNamespaceFile` returns the in-cluster namespace, or undefined when there is none (tests pass their
@@ -79,14 +86,8 @@ export function loadSpeakerConfig(
   env: NodeJS.ProcessEnv,
   readNamespaceFile: () => string | undefined = readServiceAccountNamespace,
 ): SpeakerConfig {
-  const { values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  const get = readFlags(argv, env, FLAGS);
   const problems: string[] = [];
-  const get = (name: FlagName): string | undefined => {
-    const explicit = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-    const fromEnv = env[`SLUICE_${name.toUpperCase().replaceAll('-', '_')}`];
-    if (!explicit && fromEnv !== undefined) return fromEnv;
-    return values[name];
-  };
 
   const nodeName = get('node-name') ?? '';
   if (nodeName === '') {
@@ -108,20 +109,9 @@ export function loadSpeakerConfig(
     problems.push(`--namespace: "${namespace}" is not a valid namespace name`);
   }
 
-  const loadBalancerClass = get('load-balancer-class') ?? '';
-  if (!CLASS.test(loadBalancerClass)) {
-    problems.push(
-      `--load-balancer-class: "${loadBalancerClass}" must be a label-style name with a prefix, like ${DEFAULT_CLASS}`,
-    );
-  }
-  const unclassed = get('manage-unclassed');
-  if (unclassed !== 'true' && unclassed !== 'false') {
-    problems.push(`--manage-unclassed: "${unclassed}" is not true or false`);
-  }
-  const logLevel = get('log-level') ?? 'info';
-  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    problems.push(`--log-level: "${logLevel}" is not one of trace, debug, info, warn, error`);
-  }
+  const loadBalancerClass = parseLoadBalancerClass(get('load-balancer-class'), problems);
+  const manageUnclassed = parseBool('manage-unclassed', get('manage-unclassed'), problems);
+  const logLevel = parseLogLevel(get('log-level'), problems);
   const healthAddress = parseHostPort(get('health-address') ?? '', problems, 7473);
 
   // The Lease stores whole seconds; the interval may be fractional.
@@ -154,9 +144,9 @@ export function loadSpeakerConfig(
     namespace,
     ...(get('kubeconfig') ? { kubeconfig: get('kubeconfig') } : {}),
     loadBalancerClass,
-    manageUnclassed: unclassed === 'true',
+    manageUnclassed,
     healthAddress,
-    logLevel: logLevel as SpeakerConfig['logLevel'],
+    logLevel,
     heartbeat: { durationMs: duration * 1000, intervalMs: Math.round(interval * 1000) },
   };
 }

@@ -4,6 +4,7 @@
 // concurrency (resourceVersion on replace) settles races between candidates.
 import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { withTimeout } from './with-timeout.ts';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -213,12 +214,4 @@ function statusMessage(body: unknown): string | undefined {
     return body.message;
   }
   return undefined;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -5,7 +5,7 @@ import type { ServiceFacts } from './cluster-facts.ts';
 export const GROUP = 'sluice.dev';
 export const VERSION = 'v1alpha1';
 export const PLURAL = 'l2announcements';
-export const KIND = 'L2Announcement';
+const KIND = 'L2Announcement';
 
 /** One address of the Service: which node announces it, on which interfaces. */
 export interface AddressStatus {
@@ -167,7 +167,7 @@ export function announcementBody(
 const MESSAGE_LIMIT = 1024;
 
 /** Messages name nodes and reasons; a large cluster must not exceed the schema's limit. */
-export function shorten(message: string): string {
+function shorten(message: string): string {
   return message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT - 3)}...` : message;
 }
 

@@ -39,6 +39,12 @@ export interface AnnounceOutcome {
   postponed: Set<string>;
 }
 
+/** The announcement addresses an interface snapshot found on this node, and when that snapshot was read. */
+export interface KernelView {
+  placements: readonly KernelAnnouncement[];
+  readAt: number;
+}
+
 export interface AnnouncerOptions {
   timing: HeartbeatTiming;
   onAnnounce?: () => void;
@@ -81,7 +87,7 @@ export class Announcer {
    */
   reconcile(
     wanted: readonly WantedAddress[],
-    kernel: { placements: readonly KernelAnnouncement[]; readAt: number } | undefined,
+    kernel: KernelView | undefined,
     deadline: number | undefined,
   ): Promise<AnnounceOutcome> {
     return this.#serial(() => this.#reconcile(wanted, kernel && this.#current(kernel), deadline));
@@ -101,7 +107,7 @@ export class Announcer {
   }
 
   /** A snapshot of the kernel, corrected by what this process changed since it was read. */
-  #current(kernel: { placements: readonly KernelAnnouncement[]; readAt: number }): KernelAnnouncement[] {
+  #current(kernel: KernelView): KernelAnnouncement[] {
     const byKey = new Map(kernel.placements.map((k) => [placementKey(k), k]));
     for (const [key, change] of this.#changes) {
       if (change.at < kernel.readAt) {
@@ -150,10 +156,7 @@ export class Announcer {
    * Resolves true when every address is gone from the kernel, false when some removal failed (it then
    * lives until its lifetime ends).
    */
-  withdrawAll(
-    reason: string,
-    kernel?: { placements: readonly KernelAnnouncement[]; readAt: number },
-  ): Promise<boolean> {
+  withdrawAll(reason: string, kernel?: KernelView): Promise<boolean> {
     return this.#serial(async () => {
       const current = kernel && this.#current(kernel);
       if (this.#held.size === 0 && (current?.length ?? 0) === 0) return true;

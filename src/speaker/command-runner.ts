@@ -50,7 +50,7 @@ const PACKAGE_OF: Record<Command['file'], string> = {
   na6: 'ipv6toolkit',
 };
 
-export function laneOf(file: Command['file']): Lane {
+function laneOf(file: Command['file']): Lane {
   return file === 'ip' ? 'ip' : 'announce';
 }
 

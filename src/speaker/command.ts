@@ -6,7 +6,7 @@ import { createLogger } from '../observability/logger.ts';
 import { VERSION } from '../version.ts';
 import { runSpeaker } from './speaker.ts';
 
-export const SPEAKER_USAGE = `sluice speaker — announce LoadBalancer addresses on this node's network (bare metal, layer 2).
+const SPEAKER_USAGE = `sluice speaker — announce LoadBalancer addresses on this node's network (bare metal, layer 2).
 
 Usage: sluice speaker --node-name NAME [flags]   (flags also read from SLUICE_<FLAG> variables)
 

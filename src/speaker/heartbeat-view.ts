@@ -13,7 +13,9 @@ export const SPEAKER_LABELS = {
   'app.kubernetes.io/name': 'sluice',
   'app.kubernetes.io/component': 'speaker',
 } as const;
-export const SPEAKER_LABEL_SELECTOR = 'app.kubernetes.io/name=sluice,app.kubernetes.io/component=speaker';
+export const SPEAKER_LABEL_SELECTOR = Object.entries(SPEAKER_LABELS)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(',');
 
 export function leaseName(node: string): string {
   return `${LEASE_PREFIX}${node}`;

@@ -5,6 +5,7 @@
 import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { describe } from '../kube/leader-election.ts';
+import { withTimeout } from '../kube/with-timeout.ts';
 import { INTERFACES_ANNOTATION, leaseName, SPEAKER_LABELS } from './heartbeat-view.ts';
 
 export interface HeartbeatOptions {
@@ -157,12 +158,4 @@ export class Heartbeat {
     }
     throw new Error('the heartbeat lease changed under every attempt to renew it');
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

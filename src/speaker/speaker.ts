@@ -18,11 +18,12 @@ import type { Logger } from 'pino';
 import type { SpeakerConfig } from '../config/speaker-config.ts';
 import { EventRecorder } from '../kube/event-recorder.ts';
 import { loadKubeConfig, type PooledKubeConfig } from '../kube/kube-config.ts';
+import { describe } from '../kube/leader-election.ts';
 import { Reflector } from '../kube/reflector.ts';
 import { startHealthServer } from '../observability/health.ts';
 import type { WantedAddress } from './announcement-plan.ts';
 import { GROUP, type L2AnnouncementObject, PLURAL, statusOf, VERSION } from './announcement-status.ts';
-import { Announcer } from './announcer.ts';
+import { Announcer, type KernelView } from './announcer.ts';
 import {
   type AdvertisementFacts,
   advertisementFacts,
@@ -115,9 +116,8 @@ class Speaker {
   #pools!: Reflector<Custom>;
   #ads!: Reflector<Custom>;
   #announcements!: Reflector<Custom>;
-  #leases!: Reflector<V1Lease>;
-  #reflectors: Reflector<KubernetesObject>[] = [];
-  readonly #reflectorNames = new Map<Reflector<KubernetesObject>, string>();
+  /** Every cache by name (the name its metrics and logs use). */
+  readonly #reflectors = new Map<string, Reflector<KubernetesObject>>();
   #heartbeat!: Heartbeat;
   #statusWriter!: StatusWriter;
 
@@ -269,7 +269,7 @@ class Speaker {
     const { namespace } = this.#config;
     // Our own renewals arrive every interval: a watch silent for a few of them is broken.
     const leaseWatchdogMs = Math.max(5000, 3 * this.#config.heartbeat.intervalMs);
-    this.#leases = this.#reflector<V1Lease>(
+    this.#reflector<V1Lease>(
       'leases',
       `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases?labelSelector=${encodeURIComponent(SPEAKER_LABEL_SELECTOR)}`,
       async () => {
@@ -337,14 +337,14 @@ class Speaker {
       this.#config.healthAddress.port,
       {
         live: () => {
-          const stuck = this.#reflectors.find((r) => r.idleMs > 3 * WATCHDOG_MS);
+          const stuck = [...this.#reflectors.values()].some((r) => r.idleMs > 3 * WATCHDOG_MS);
           if (stuck) return 'a watch has been silent for too long';
           const loopLimit = Math.max(30_000, 5 * this.#config.heartbeat.durationMs);
           if (this.#heartbeat.sinceLastAttemptMs > loopLimit) return 'the heartbeat loop has stalled';
           return undefined;
         },
         ready: () => {
-          if (!this.#reflectors.every((r) => r.synced)) return 'caches not synced yet';
+          if (!this.#allSynced()) return 'caches not synced yet';
           if (!this.#renewedOnce) return 'heartbeat lease not renewed yet';
           return undefined;
         },
@@ -352,7 +352,7 @@ class Speaker {
       this.#metrics.registry,
     );
     this.#log.info({ port: health.port }, 'serving /healthz, /readyz and /metrics');
-    for (const r of this.#reflectors) r.start();
+    for (const r of this.#reflectors.values()) r.start();
 
     let stopped: Promise<void> | undefined;
     const stop = (reason: string): Promise<void> => {
@@ -389,7 +389,7 @@ class Speaker {
           await new Promise((resolve) => setTimeout(resolve, waitMs));
         }
         await this.#heartbeat.release();
-        for (const r of this.#reflectors) r.stop();
+        for (const r of this.#reflectors.values()) r.stop();
         this.#statusWriter.stop();
         events.stop();
         health.server.closeAllConnections();
@@ -400,7 +400,7 @@ class Speaker {
     if (signal.aborted) void stop(String(signal.reason));
     signal.addEventListener('abort', () => void stop(String(signal.reason)), { once: true });
 
-    await waitFor(() => this.#reflectors.every((r) => r.synced) || this.#stopping, 50);
+    await waitFor(() => this.#allSynced() || this.#stopping, 50);
     if (!this.#stopping) {
       this.#syncedAt = Date.now();
       this.#log.info('caches synced');
@@ -447,9 +447,12 @@ class Speaker {
       },
       { ...handlers, onListed: listed },
     );
-    this.#reflectors.push(reflector as unknown as Reflector<KubernetesObject>);
-    this.#reflectorNames.set(reflector as unknown as Reflector<KubernetesObject>, name);
+    this.#reflectors.set(name, reflector as unknown as Reflector<KubernetesObject>);
     return reflector;
+  }
+
+  #allSynced(): boolean {
+    return [...this.#reflectors.values()].every((r) => r.synced);
   }
 
   #sliceMatters(slice: V1EndpointSlice): boolean {
@@ -494,14 +497,18 @@ class Speaker {
     }
   }
 
-  /** Announcement addresses on this node inside some pool (whatever their origin). */
-  #leftovers(): { placements: ReturnType<typeof announcementsOnNode>; readAt: number } | undefined {
-    if (!this.#snapshot || !this.#pools.synced) return undefined;
-    const { pools } = this.#currentFacts();
+  /** Announcement addresses on this node inside some pool (whatever their origin), per the latest snapshot. */
+  #kernelView(pools: PoolFacts[]): KernelView | undefined {
+    if (!this.#snapshot) return undefined;
     const placements = announcementsOnNode(this.#snapshot, (family, value) =>
       inSomePool(pools, family, value),
     );
     return { placements, readAt: this.#snapshotAt };
+  }
+
+  /** What to withdraw at shutdown besides the addresses held: unknown until the pools are listed. */
+  #leftovers(): KernelView | undefined {
+    return this.#pools.synced ? this.#kernelView(this.#currentFacts().pools) : undefined;
   }
 
   #onRenewed(startedAt: number): void {
@@ -511,24 +518,23 @@ class Speaker {
     this.#metrics.heartbeats.inc({ result: 'success' });
     const now = Date.now();
     if (this.#apiLost) {
-      // The API is back, but the caches may have missed anything that happened meanwhile, and their
-      // watches may be waiting out a long backoff: relist them all now, and announce nothing until
-      // every one has (others already count this node as alive again).
-      // Only the caches whose watch broke meanwhile are listed again: a watch that stayed connected has
-      // missed nothing, and relisting everything on every speaker at once after each blip would load the
-      // API server just when it recovers.
+      // The API is back, but a cache whose watch broke meanwhile may have missed changes and may be
+      // waiting out a long backoff: list those again now, and announce nothing until every one has
+      // (others already count this node as alive again). A watch that stayed connected has missed
+      // nothing, and relisting everything on every speaker at once after each blip would load the API
+      // server just when it recovers.
       const lostAt = this.#lostAt ?? now;
       this.#apiLost = false;
       this.#lostAt = undefined;
-      const nameOf = (r: Reflector<KubernetesObject>): string => this.#reflectorNames.get(r) ?? '';
-      const broken = this.#reflectors.filter((r) => (this.#restartedAt.get(nameOf(r)) ?? 0) >= lostAt);
       this.#resyncFrom = now;
-      this.#resyncNames = new Set(broken.map(nameOf));
+      this.#resyncNames = new Set(
+        [...this.#reflectors.keys()].filter((name) => (this.#restartedAt.get(name) ?? 0) >= lostAt),
+      );
       this.#log.info(
         { caches: [...this.#resyncNames] },
         'the API answers again; refreshing the caches whose watch broke before announcing',
       );
-      this.#restartReflectors(broken);
+      this.#restartReflectors(this.#resyncNames);
     } else {
       const seen = this.#view.seenAt(this.#node);
       const behind = seen === undefined || now - seen > 2 * this.#config.heartbeat.intervalMs;
@@ -536,7 +542,7 @@ class Speaker {
         // Renewals succeed but the heartbeat watch does not show them: reconnect it.
         this.#lastLeaseKick = now;
         this.#log.info('the heartbeat watch is behind this speaker’s own renewals; relisting the heartbeats');
-        this.#restartReflectors(this.#reflectors.filter((r) => r === this.#leases));
+        this.#restartReflectors(['leases']);
       }
     }
     this.#scheduleFence();
@@ -545,10 +551,11 @@ class Speaker {
     this.#requestPass();
   }
 
-  #restartReflectors(reflectors: Reflector<KubernetesObject>[]): void {
-    for (const r of reflectors) {
-      r.stop();
-      r.start();
+  #restartReflectors(names: Iterable<string>): void {
+    for (const name of names) {
+      const r = this.#reflectors.get(name);
+      r?.stop();
+      r?.start();
     }
   }
 
@@ -627,7 +634,12 @@ class Speaker {
     this.#passTimer = setTimeout(() => {
       this.#passTimer = undefined;
       this.#passRunning = this.#pass()
-        .catch((error: unknown) => this.#log.error({ err: String(error) }, 'pass failed'))
+        .catch((error: unknown) =>
+          this.#log.error(
+            { err: describe(error) },
+            'could not work out or apply the addresses this node announces; trying again shortly',
+          ),
+        )
         .finally(() => {
           this.#passRunning = undefined;
           if (this.#passAgain) {
@@ -678,14 +690,7 @@ class Speaker {
     if (!selfFresh) fresh.delete(this.#node);
     this.#metrics.freshSpeakers.set(fresh.size);
     const facts = this.#currentFacts();
-    const kernel = this.#snapshot
-      ? {
-          placements: announcementsOnNode(this.#snapshot, (family, value) =>
-            inSomePool(facts.pools, family, value),
-          ),
-          readAt: this.#snapshotAt,
-        }
-      : undefined;
+    const kernel = this.#kernelView(facts.pools);
     const deadline = this.#deadline();
     const canTake = lifetimeBefore(this.#config.heartbeat, deadline, now) >= 1;
     const signature = JSON.stringify([

@@ -8,6 +8,7 @@ import { ApiException, type CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { EventRecorder, EventTarget } from '../kube/event-recorder.ts';
 import { describe } from '../kube/leader-election.ts';
+import { withTimeout } from '../kube/with-timeout.ts';
 import {
   type AddressStatus,
   type AnnouncementStatus,
@@ -188,28 +189,15 @@ export class StatusWriter {
     if (written?.text === text && Date.now() - written.at < WRITTEN_TRUST_MS) return;
     const body = announcementBody(service, desired, current);
     try {
+      const target = { group: GROUP, version: VERSION, namespace: service.namespace, plural: PLURAL, body };
       if (current) {
         await withTimeout(
-          this.#api.replaceNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace: service.namespace,
-            plural: PLURAL,
-            name: service.name,
-            body,
-          }),
+          this.#api.replaceNamespacedCustomObject({ ...target, name: service.name }),
+          WRITE_TIMEOUT_MS,
         );
         this.#hooks.onWrite('update');
       } else {
-        await withTimeout(
-          this.#api.createNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace: service.namespace,
-            plural: PLURAL,
-            body,
-          }),
-        );
+        await withTimeout(this.#api.createNamespacedCustomObject(target), WRITE_TIMEOUT_MS);
         this.#hooks.onWrite('create');
       }
       this.#written.set(key, { text, at: Date.now() });
@@ -281,6 +269,7 @@ export class StatusWriter {
           // Only the object we judged: not a newer one created since for a new Service.
           body: { preconditions: { uid: obj.metadata?.uid, resourceVersion: obj.metadata?.resourceVersion } },
         }),
+        WRITE_TIMEOUT_MS,
       );
       this.#hooks.onWrite('delete');
       this.#written.delete(key);
@@ -301,12 +290,4 @@ export class StatusWriter {
     this.#retryTimer = setTimeout(() => this.#hooks.retry(), conflict ? 500 : 5000);
     this.#retryTimer.unref();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
