@@ -14,6 +14,9 @@ tsc --noEmit -p .
 echo "== test binaries (kube-apiserver, etcd, kubectl, helm)"
 bash test/harness/build-binaries.sh >/dev/null
 
+echo "== moto (the AWS simulator, in a venv under ~/.cache/sluice)"
+bash scripts/ensure-moto.sh
+
 echo "== tests"
 # One test file at a time: the end-to-end files share one control plane and each runs its own
 # Sluice processes, which must not see each other's Services.

@@ -9,6 +9,7 @@ import { planServices } from './controller/offline-plan.ts';
 import { runImport } from './import/import-command.ts';
 import { KubeConfigError } from './kube/kube-config.ts';
 import { createLogger } from './observability/logger.ts';
+import { Metrics } from './observability/metrics.ts';
 import { createProvider } from './providers/index.ts';
 import { speakerCommand } from './speaker/command.ts';
 import { VERSION } from './version.ts';
@@ -85,7 +86,9 @@ async function controller(args: string[]): Promise<number> {
   const abort = new AbortController();
   process.once('SIGTERM', () => abort.abort('SIGTERM'));
   process.once('SIGINT', () => abort.abort('SIGINT'));
-  const running = await runController(config, createProvider(config), log, abort.signal);
+  const metrics = new Metrics();
+  const provider = createProvider(config, { log, metrics });
+  const running = await runController(config, provider, log, abort.signal, metrics);
   await running.stopped();
   return 0;
 }

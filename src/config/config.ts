@@ -4,8 +4,22 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { LeaderElectionOptions } from '../kube/leader-election.ts';
 
+export const PROVIDERS = ['pool', 'aws'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** Where the AWS provider works; credentials come from the standard AWS chain (IRSA, Pod Identity, env). */
+export interface AwsConfig {
+  region: string;
+  /** Overrides the ELBv2 and EC2 endpoints (tests: moto). */
+  endpoint?: string;
+  /** The cluster's VPC; when unset, the VPC of the subnets found. */
+  vpcId?: string;
+}
+
 export interface Config {
-  provider: 'pool';
+  provider: ProviderName;
+  /** Set when provider is aws. */
+  aws?: AwsConfig;
   loadBalancerClass: string;
   /** Also manage Services that name no loadBalancerClass. */
   manageUnclassed: boolean;
@@ -48,6 +62,9 @@ const FLAGS = {
   'lease-duration': { type: 'string', default: '15' },
   'renew-deadline': { type: 'string', default: '10' },
   'retry-period': { type: 'string', default: '2' },
+  'aws-region': { type: 'string' },
+  'aws-endpoint': { type: 'string' },
+  'aws-vpc-id': { type: 'string' },
 } as const;
 
 export type FlagName = keyof typeof FLAGS;
@@ -77,8 +94,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       problems.push(`--${name}: "${get(name)}" must be a number of seconds ≥ ${min}`);
     return v * 1000;
   };
-  const provider = get('provider');
-  if (provider !== 'pool') problems.push(`--provider: "${provider}" is not one of: pool`);
+  const provider = get('provider') as ProviderName;
+  if (!PROVIDERS.includes(provider)) {
+    problems.push(`--provider: "${provider}" is not one of: ${PROVIDERS.join(', ')}`);
+  }
+  const aws = provider === 'aws' ? awsConfig(get, env, problems) : undefined;
   const workers = Number(get('workers'));
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     problems.push(`--workers: "${get('workers')}" must be an integer from 1 to 256`);
@@ -87,7 +107,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const healthAddress = parseHostPort(get('health-address') ?? '', problems);
   const loadBalancerClass = parseLoadBalancerClass(get('load-balancer-class'), problems);
   const config: Config = {
-    provider: 'pool',
+    provider,
+    ...(aws ? { aws } : {}),
     loadBalancerClass,
     manageUnclassed: bool('manage-unclassed'),
     clusterName: get('cluster-name') ?? 'sluice',
@@ -117,6 +138,33 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     problems.push('--backoff-base must not exceed --backoff-max');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function awsConfig(
+  get: (name: FlagName) => string | undefined,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): AwsConfig {
+  // The SDK's own variables work too, so a Pod spec written for other AWS tools needs nothing new.
+  const region = get('aws-region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    problems.push(
+      `--aws-region: "${region ?? ''}" must be an AWS region such as us-east-1 (or set AWS_REGION)`,
+    );
+  }
+  const endpoint = get('aws-endpoint');
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
+    problems.push(`--aws-endpoint: "${endpoint}" must be a URL like https://host:port`);
+  }
+  const vpcId = get('aws-vpc-id');
+  if (vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) {
+    problems.push(`--aws-vpc-id: "${vpcId}" is not a VPC ID (vpc-…)`);
+  }
+  return {
+    region: region ?? '',
+    ...(endpoint ? { endpoint } : {}),
+    ...(vpcId ? { vpcId } : {}),
+  };
 }
 
 /**

@@ -19,6 +19,7 @@ import { WorkQueue } from '../kube/workqueue.ts';
 import { startHealthServer } from '../observability/health.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { Provider, WatchedObject } from '../providers/provider.ts';
+import { ClusterFacts } from './cluster-facts.ts';
 import { ResourceStatusWriter, specOrLabelsChanged } from './resource-status.ts';
 import { Backoff, ServiceReconciler, StaleCopy } from './service-reconciler.ts';
 import { hasFinalizer, isManaged, ofOtherClass, ourCondition } from './service-state.ts';
@@ -37,10 +38,11 @@ export async function runController(
   provider: Provider,
   log: Logger,
   signal: AbortSignal,
+  /** Shared with the provider (cloud call metrics); a fresh registry when not given. */
+  metrics: Metrics = new Metrics(),
 ): Promise<RunningController> {
   const kc = loadKubeConfig(config.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
-  const metrics = new Metrics();
   const selection = { loadBalancerClass: config.loadBalancerClass, manageUnclassed: config.manageUnclassed };
   let working = false;
   let stopping = false;
@@ -107,6 +109,29 @@ export async function runController(
     },
     log,
   );
+  // Nodes and EndpointSlices, for providers that target them.
+  let nodesPending = false;
+  const facts = new ClusterFacts({
+    kubeConfig: kc,
+    needs: provider.needs ?? {},
+    watchdogMs: WATCHDOG_MS,
+    relistMs: config.resyncPeriodMs,
+    log,
+    onRestart,
+    // Coalesced: a relist or a burst of node changes wakes each Service once.
+    onNodesChanged: () => {
+      if (nodesPending || !working) return;
+      nodesPending = true;
+      setImmediate(() => {
+        nodesPending = false;
+        for (const s of services.list()) if (isManaged(s, selection)) queue.add(objectKey(s));
+      });
+    },
+    onEndpointsChanged: (key) => {
+      const s = services.get(key);
+      if (working && s && isManaged(s, selection)) queue.add(key);
+    },
+  });
   const reconciler = new ServiceReconciler({
     getService: (key) => services.get(key),
     listServices: () => services.list(),
@@ -117,6 +142,7 @@ export async function runController(
     log: log.child({ provider: provider.name }),
     enqueue: (key) => queue.add(key),
     onManagedCountChange: (n) => metrics.managedLoadBalancers.set(n),
+    ...(provider.needs ? { clusterFacts: (s: V1Service) => facts.factsFor(s) } : {}),
   });
 
   // Resources the provider needs (address pools, namespaces): a change re-evaluates Services.
@@ -176,7 +202,7 @@ export async function runController(
     if (w.status) statusWriter.add(w, reflector);
     return reflector;
   });
-  const reflectors: Reflector<KubernetesObject>[] = [services, ...extra];
+  const reflectors: Reflector<KubernetesObject>[] = [services, ...extra, ...facts.reflectors];
   // Listen first: if the port is taken, fail before any watch keeps the process alive.
   const health = await startHealthServer(
     config.healthAddress.host,

@@ -4,7 +4,7 @@
 import { ApiException, type V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decide } from '../intent/decide.ts';
-import type { LoadBalancerIntent, Problem, ServiceRef } from '../intent/types.ts';
+import type { EndpointTarget, LoadBalancerIntent, Problem, ServiceRef, TargetNode } from '../intent/types.ts';
 import type { EventRecorder, EventType } from '../kube/event-recorder.ts';
 import { objectKey } from '../kube/reflector.ts';
 import type { ServiceWriter } from '../kube/service-writer.ts';
@@ -35,6 +35,8 @@ export interface ReconcilerDeps {
   /** Wakes other Services, e.g. those waiting for an address when one was freed. */
   enqueue: (key: string) => void;
   onManagedCountChange?: (count: number) => void;
+  /** The nodes and ready endpoints behind a Service, for providers that need them (Provider.needs). */
+  clusterFacts?: (service: V1Service) => { nodes: TargetNode[]; endpoints: EndpointTarget[] };
 }
 
 /** Thrown for failures the user or platform must fix; the queue backs off quietly. */
@@ -120,7 +122,9 @@ export class ServiceReconciler {
   async #ensure(key: string, original: V1Service, log: Logger): Promise<ReconcileOutcome | undefined> {
     let service = original;
     const { intent, problems } = decide(service);
+    if (this.#deps.clusterFacts) Object.assign(intent, this.#deps.clusterFacts(service));
     problems.push(...capabilityProblems(intent, this.#deps.provider.capabilities, this.#deps.provider.name));
+    problems.push(...(this.#deps.provider.validate?.(intent) ?? []));
     const errors = problems.filter((p) => p.severity === 'error');
     const warnings = problems.filter((p) => p.severity === 'warning');
     if (errors.length > 0) {
@@ -178,10 +182,12 @@ export class ServiceReconciler {
     this.#provisioned.set(key, intent.service);
     this.#deps.onManagedCountChange?.(this.#provisioned.size);
     if (result.kind === 'pending') {
+      for (const change of result.changed ?? [])
+        this.#event(service, 'Normal', change.reason, 'Ensure', change.message);
       await this.#writeStatus(
         service,
         undefined,
-        { status: 'False', reason: 'Pending', message: result.message },
+        { status: 'False', reason: result.reason ?? 'Pending', message: result.message },
         log,
       );
       return { requeueAfterMs: result.retryAfterMs };

@@ -33,6 +33,7 @@ export function decide(service: V1Service): Decision {
     protocol: (p.protocol ?? 'TCP') as Protocol,
     port: p.port,
     ...(p.nodePort ? { nodePort: p.nodePort } : {}),
+    ...(p.targetPort !== undefined ? { targetPort: targetPortOf(p.targetPort) } : {}),
   }));
   if (ports.length === 0) {
     problems.push(error('InvalidSpec', 'spec.ports', 'a LoadBalancer Service needs at least one port'));
@@ -81,6 +82,10 @@ export function decide(service: V1Service): Decision {
       ...(sharing ? { sharing } : {}),
       labels: { ...(service.metadata?.labels ?? {}) },
       sessionAffinity: spec.sessionAffinity === 'ClientIP' ? 'ClientIP' : 'None',
+      annotations: { ...(service.metadata?.annotations ?? {}) },
+      // Cluster facts: filled in by the controller for providers that need them.
+      nodes: [],
+      endpoints: [],
     },
     problems,
   };
@@ -206,6 +211,13 @@ function sharingOf(
     // backends may share an address (MetalLB's rule).
     backendKey: trafficPolicy === 'Local' ? selectorText(selector) : '',
   };
+}
+
+/** client-node types targetPort as IntOrString (a number or a string); a numeric string is a number. */
+function targetPortOf(value: unknown): number | string {
+  if (typeof value === 'number') return value;
+  const text = String(value);
+  return /^[0-9]+$/.test(text) ? Number(text) : text;
 }
 
 function error(reason: Problem['reason'], field: string, message: string): Problem {

@@ -14,7 +14,32 @@ export interface PortIntent {
   protocol: Protocol;
   port: number;
   nodePort?: number;
+  /** spec.ports[].targetPort: a number, or the name of a container port (resolved per endpoint). */
+  targetPort?: number | string;
   tls?: { certificates: string[]; policy?: string };
+}
+
+/**
+ * A node that may receive load-balancer traffic: upstream's stable node set (not being deleted,
+ * not labelled node.kubernetes.io/exclude-from-external-load-balancers, not tainted for removal by the
+ * cluster autoscaler). Readiness does not matter: the load balancer's health check drains a sick node.
+ */
+export interface TargetNode {
+  name: string;
+  /** spec.providerID, e.g. aws:///us-east-1a/i-0123456789abcdef0. */
+  providerID?: string;
+  labels: Record<string, string>;
+  /** InternalIP addresses. */
+  internalAddresses: string[];
+}
+
+/** A ready endpoint of the Service, from its EndpointSlices (for load balancers that target Pods). */
+export interface EndpointTarget {
+  address: string;
+  family: IPFamily;
+  nodeName?: string;
+  /** EndpointSlice ports: port name ('' when unnamed) → the Pod's port number, per protocol. */
+  ports: Array<{ name: string; protocol: Protocol; port: number }>;
 }
 
 export interface LoadBalancerIntent {
@@ -41,6 +66,12 @@ export interface LoadBalancerIntent {
   /** The Service's labels (pool serviceSelectors). */
   labels: Record<string, string>;
   sessionAffinity: 'None' | 'ClientIP';
+  /** The Service's annotations as written: providers read their cloud's native keys here. */
+  annotations: Record<string, string>;
+  /** Filled in by the controller for providers that target nodes (Provider.needs.nodes). */
+  nodes: TargetNode[];
+  /** Filled in by the controller for providers that target Pods (Provider.needs.endpoints). */
+  endpoints: EndpointTarget[];
 }
 
 export type IPFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
@@ -60,7 +91,9 @@ export type ProblemReason =
   | 'ConflictingAnnotations'
   | 'InvalidSpec'
   | 'Unsupported'
-  | 'DeprecatedAnnotation';
+  | 'DeprecatedAnnotation'
+  /** A setting of another kind of load balancer (e.g. a Classic ELB's), carried over to its equivalent. */
+  | 'EquivalentSetting';
 
 export interface Problem {
   reason: ProblemReason;

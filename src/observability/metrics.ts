@@ -42,11 +42,30 @@ export class Metrics {
     help: 'Services that currently have a load balancer from Sluice.',
     registers: [this.registry],
   });
+  readonly cloudCalls = new Counter({
+    name: 'sluice_cloud_calls_total',
+    help: 'Calls to the cloud API by service, operation and outcome (ok, throttled, error).',
+    labelNames: ['service', 'operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly cloudCallDuration = new Histogram({
+    name: 'sluice_cloud_call_duration_seconds',
+    help: 'Time of one cloud API call, retries included, by service.',
+    labelNames: ['service'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly isLeader = new Gauge({
     name: 'sluice_leader',
     help: '1 while this replica holds the leader lease.',
     registers: [this.registry],
   });
+
+  /** For providers: one observation per cloud call (after its retries). */
+  recordCloudCall(call: { service: string; operation: string; outcome: string; seconds: number }): void {
+    this.cloudCalls.inc({ service: call.service, operation: call.operation, outcome: call.outcome });
+    this.cloudCallDuration.observe({ service: call.service }, call.seconds);
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -1,6 +1,6 @@
 // The contract every provider implements. The controller knows nothing of any cloud or pool;
 // a provider knows nothing of Kubernetes plumbing (it never imports src/kube/).
-import type { LoadBalancerIntent, ServiceRef } from '../intent/types.ts';
+import type { LoadBalancerIntent, Problem, ServiceRef } from '../intent/types.ts';
 
 export interface Capabilities {
   tls: boolean;
@@ -33,7 +33,15 @@ export type ApplyResult =
       released: string[];
       notices?: Array<{ reason: string; message: string }>;
     }
-  | { kind: 'pending'; message: string; retryAfterMs: number }
+  /** `reason` (default Pending) is the ready condition's reason meanwhile, e.g. Provisioning. */
+  | {
+      kind: 'pending';
+      message: string;
+      retryAfterMs: number;
+      reason?: string;
+      /** What was started on the way (e.g. a replacement), for Events. */
+      changed?: Array<{ reason: string; message: string }>;
+    }
   /** A problem the user (or the platform team) must fix; `reason` is machine-readable. */
   | { kind: 'failed'; reason: string; message: string; eventReason?: string };
 
@@ -91,6 +99,16 @@ export interface Provider<Observed = unknown, Plan = unknown> {
   readonly name: string;
   readonly capabilities: Capabilities;
   readonly watches: ReadonlyArray<WatchedResource>;
+  /**
+   * Cluster facts the controller puts into each intent, and watches so that a change re-evaluates
+   * the Services it affects: the stable node set (`nodes`), the Service's ready endpoints (`endpoints`).
+   */
+  readonly needs?: { nodes?: boolean; endpoints?: boolean };
+  /**
+   * Pure: problems with what the intent asks of this provider, e.g. its cloud's native annotations.
+   * Errors stop provisioning (Event + condition); warnings are reported and provisioning goes on.
+   */
+  validate?(intent: LoadBalancerIntent): Problem[];
   /** Rebuild any in-memory state from what Services already publish; runs before any reconcile. */
   adopt(existing: ReadonlyArray<ExistingLoadBalancer>): ReadonlyArray<{ key: string; message: string }>;
   observe(intent: LoadBalancerIntent): Promise<Observed>;

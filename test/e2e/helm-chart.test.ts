@@ -344,6 +344,32 @@ describe('chart', () => {
     assert.ok(pod.affinity?.nodeAffinity, 'affinity');
   });
 
+  test('the aws values reach the controller; nodes and EndpointSlices are readable; no speaker', async () => {
+    const objects = await render([
+      '-f',
+      join(CHART, 'ci', 'aws-values.yaml'),
+      '--set',
+      'aws.endpoint=http://127.0.0.1:5000',
+    ]);
+    const controller = podSpecOf(objects, 'Deployment')!.containers[0]!;
+    assert.equal(flag(controller, 'provider'), 'aws');
+    assert.equal(flag(controller, 'aws-region'), 'us-east-1');
+    assert.equal(flag(controller, 'aws-vpc-id'), 'vpc-0123456789abcdef0');
+    assert.equal(flag(controller, 'aws-endpoint'), 'http://127.0.0.1:5000');
+    assert.equal(podSpecOf(objects, 'DaemonSet'), undefined);
+    const rules =
+      objects.find((o) => o.kind === 'ClusterRole' && !o.metadata.name.includes('speaker'))?.rules ?? [];
+    const can = (resource: string, verb: string): boolean =>
+      rules.some((r) => r.resources.includes(resource) && r.verbs.includes(verb));
+    assert.ok(can('nodes', 'watch') && can('endpointslices', 'watch'), 'nodes and endpointslices list/watch');
+    assert.ok(!can('nodes', 'patch'), 'never writes nodes');
+    // The pool provider reads neither.
+    const pool = (await render([])).find(
+      (o) => o.kind === 'ClusterRole' && !o.metadata.name.includes('speaker'),
+    );
+    assert.ok(!pool?.rules?.some((r) => r.resources.includes('nodes')));
+  });
+
   test('the ServiceMonitor is rendered only where the monitoring.coreos.com/v1 API exists', async () => {
     const args = ['template', 'm', CHART, '--set', 'metrics.serviceMonitor.enabled=true'];
     assert.doesNotMatch(await helm(args), /^kind: ServiceMonitor$/m);
@@ -374,8 +400,19 @@ describe('chart', () => {
     assert.match(type ?? 'accepted', /workers.*(got string, want integer|expected integer)/s);
     const nested = await helmError(['template', 'x', CHART, '--set', 'leaderElection.enable=true']);
     assert.match(nested ?? 'accepted', /additional properties 'enable' not allowed/);
-    const provider = await helmError(['template', 'x', CHART, '--set', 'provider=aws']);
+    const provider = await helmError(['template', 'x', CHART, '--set', 'provider=ibm']);
     assert.match(provider ?? 'accepted', /provider/);
+    // The aws provider cannot work without a region.
+    const region = await helmError(['template', 'x', CHART, '--set', 'provider=aws']);
+    assert.match(region ?? 'accepted', /aws\/region/);
+    const vpc = await helmError([
+      'template',
+      'x',
+      CHART,
+      '--set',
+      'provider=aws,aws.region=us-east-1,aws.vpcId=vpc1',
+    ]);
+    assert.match(vpc ?? 'accepted', /aws\/vpcId/);
     // Two replicas without leader election would each hand out addresses on their own.
     const unsafe = await helmError(['template', 'x', CHART, '--set', 'leaderElection.enabled=false']);
     assert.match(unsafe ?? 'accepted', /replicaCount > 1 needs leaderElection.enabled=true/);

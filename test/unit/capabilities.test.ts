@@ -33,6 +33,9 @@ function intent(overrides: Partial<LoadBalancerIntent> = {}): LoadBalancerIntent
     ipFamilyPolicy: 'SingleStack',
     labels: {},
     sessionAffinity: 'None',
+    annotations: {},
+    nodes: [],
+    endpoints: [],
     ...overrides,
   };
 }

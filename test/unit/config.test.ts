@@ -134,7 +134,7 @@ describe('loadConfig: health address', () => {
 
 describe('loadConfig: validation', () => {
   const cases: Array<[string, string[], NodeJS.ProcessEnv, string]> = [
-    ['bad provider', ['--provider=aws'], {}, '--provider: "aws" is not one of: pool'],
+    ['bad provider', ['--provider=ibm'], {}, '--provider: "ibm" is not one of: pool, aws'],
     ['workers 0', ['--workers=0'], {}, '--workers: "0" must be an integer from 1 to 256'],
     ['workers 257', ['--workers=257'], {}, '--workers: "257" must be an integer from 1 to 256'],
     ['workers fractional', ['--workers=1.5'], {}, '--workers: "1.5" must be an integer from 1 to 256'],
@@ -222,7 +222,7 @@ describe('loadConfig: validation', () => {
 
   it('reports every problem at once', () => {
     const argv = [
-      '--provider=aws',
+      '--provider=ibm',
       '--workers=0',
       '--log-level=loud',
       '--health-address=nowhere',
@@ -232,7 +232,7 @@ describe('loadConfig: validation', () => {
       '--retry-period=6',
     ];
     assert.deepEqual(problemsOf(argv), [
-      '--provider: "aws" is not one of: pool',
+      '--provider: "ibm" is not one of: pool, aws',
       '--workers: "0" must be an integer from 1 to 256',
       '--log-level: "loud" is not one of trace, debug, info, warn, error',
       '--health-address: "nowhere" must be [HOST]:PORT (port 0 picks a free one)',
@@ -244,12 +244,12 @@ describe('loadConfig: validation', () => {
 
   it('ConfigError lists the problems in its message', () => {
     assert.throws(
-      () => loadConfig(['--provider=aws', '--workers=0'], {}),
+      () => loadConfig(['--provider=ibm', '--workers=0'], {}),
       (error: unknown) =>
         error instanceof ConfigError &&
         error instanceof Error &&
         error.message ===
-          'invalid configuration:\n  --provider: "aws" is not one of: pool\n  --workers: "0" must be an integer from 1 to 256',
+          'invalid configuration:\n  --provider: "ibm" is not one of: pool, aws\n  --workers: "0" must be an integer from 1 to 256',
     );
   });
 
@@ -264,5 +264,51 @@ describe('loadConfig: validation', () => {
     assert.deepEqual(problemsOf(['--health-address=0.0.0.0:65535']), []);
     assert.deepEqual(problemsOf(['--lease-duration=3', '--renew-deadline=2', '--retry-period=1']), []);
     assert.deepEqual(problemsOf(['--backoff-base=30', '--backoff-max=30']), []);
+  });
+});
+
+describe('loadConfig: the aws provider', () => {
+  it('reads region, endpoint and VPC from flags', () => {
+    const config = loadConfig(
+      [
+        '--provider=aws',
+        '--aws-region=eu-west-1',
+        '--aws-endpoint=http://127.0.0.1:5000',
+        '--aws-vpc-id=vpc-0123abcd',
+      ],
+      {},
+    );
+    assert.equal(config.provider, 'aws');
+    assert.deepEqual(config.aws, {
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:5000',
+      vpcId: 'vpc-0123abcd',
+    });
+  });
+
+  it('takes the region from the SDK variables when no flag gives it', () => {
+    assert.equal(loadConfig(['--provider=aws'], { AWS_REGION: 'us-west-2' }).aws?.region, 'us-west-2');
+    assert.equal(
+      loadConfig(['--provider=aws'], { AWS_DEFAULT_REGION: 'ap-south-1' }).aws?.region,
+      'ap-south-1',
+    );
+    assert.equal(
+      loadConfig(['--provider=aws'], { SLUICE_AWS_REGION: 'us-east-2', AWS_REGION: 'us-west-2' }).aws?.region,
+      'us-east-2',
+    );
+  });
+
+  it('reports a missing region, a bad endpoint and a bad VPC ID together', () => {
+    assert.throws(
+      () => loadConfig(['--provider=aws', '--aws-endpoint=moto', '--aws-vpc-id=vpc1'], {}),
+      (error: Error) =>
+        error.message.includes('--aws-region: "" must be an AWS region') &&
+        error.message.includes('--aws-endpoint: "moto" must be a URL') &&
+        error.message.includes('--aws-vpc-id: "vpc1" is not a VPC ID'),
+    );
+  });
+
+  it('has no aws section for other providers', () => {
+    assert.equal(loadConfig([], { AWS_REGION: 'us-west-2' }).aws, undefined);
   });
 });

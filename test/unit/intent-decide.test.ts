@@ -38,12 +38,15 @@ function assertOneProblem(
 describe('decide: a plain Service', () => {
   it('maps the whole intent, with defaults', () => {
     const { intent, problems } = decide({
-      metadata: { namespace: 'shop', name: 'web', uid: 'uid-1' },
       spec: {
         type: 'LoadBalancer',
         loadBalancerClass: 'sluice.dev/lb',
-        ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 31053 }, { port: 8080 }],
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', nodePort: 31053, targetPort: 'dns' },
+          { port: 8080, targetPort: '8081' },
+        ],
       },
+      metadata: { namespace: 'shop', name: 'web', uid: 'uid-1', annotations: { 'example.com/note': 'kept' } },
     });
     assert.deepEqual(problems, []);
     assert.deepEqual(intent, {
@@ -51,8 +54,8 @@ describe('decide: a plain Service', () => {
       loadBalancerClass: 'sluice.dev/lb',
       internal: false,
       ports: [
-        { name: 'dns', protocol: 'UDP', port: 53, nodePort: 31053 },
-        { protocol: 'TCP', port: 8080 },
+        { name: 'dns', protocol: 'UDP', port: 53, nodePort: 31053, targetPort: 'dns' },
+        { protocol: 'TCP', port: 8080, targetPort: 8081 },
       ],
       proxyProtocol: false,
       trafficPolicy: 'Cluster',
@@ -62,6 +65,9 @@ describe('decide: a plain Service', () => {
       ipFamilyPolicy: 'SingleStack',
       labels: {},
       sessionAffinity: 'None',
+      annotations: { 'example.com/note': 'kept' },
+      nodes: [],
+      endpoints: [],
     });
   });
 
