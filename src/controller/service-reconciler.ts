@@ -252,8 +252,17 @@ export class ServiceReconciler {
       if (had) this.#event(service, 'Normal', 'DeletedLoadBalancer', 'Delete', 'Deleted load balancer');
     }
     log.info({ released: result.released }, 'load balancer removed');
-    if (result.released.length > 0) this.#wakeWaiting(key);
+    if (result.wake === 'all') this.#wakeAll(key);
+    else if (result.released.length > 0) this.#wakeWaiting(key);
     return undefined;
+  }
+
+  /** Every other managed Service is reconciled again (e.g. to restore a rule it shared with this one). */
+  #wakeAll(except: string): void {
+    for (const s of this.#deps.listServices()) {
+      const key = objectKey(s);
+      if (key !== except && isManaged(s, this.#deps.selection)) this.#deps.enqueue(key);
+    }
   }
 
   /** Services still waiting for an address get another try now that one was freed. */

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { AwsProvider } from './aws/provider.ts';
 import { PoolProvider } from './pool/provider.ts';
 import type { Provider } from './provider.ts';
 
@@ -11,12 +12,23 @@ export interface ProviderDeps {
   metrics: Metrics;
 }
 
-export function createProvider(config: Config, _deps: ProviderDeps): Provider {
+export function createProvider(config: Config, deps: ProviderDeps): Provider {
   switch (config.provider) {
     case 'pool':
       return new PoolProvider() as Provider;
     case 'aws':
-      // Being assembled in this session (issue 5); see src/providers/aws/.
-      throw new Error('the aws provider is not assembled yet');
+      // loadConfig fills config.aws whenever the provider is aws.
+      return new AwsProvider({
+        ...config.aws!,
+        cluster: config.clusterName,
+        logger: deps.log.child({ provider: 'aws' }),
+        onCall: (call) =>
+          deps.metrics.recordCloudCall({
+            service: call.service,
+            operation: call.api,
+            outcome: call.outcome,
+            seconds: call.durationMs / 1000,
+          }),
+      }) as Provider;
   }
 }

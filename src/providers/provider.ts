@@ -46,7 +46,8 @@ export type ApplyResult =
   | { kind: 'failed'; reason: string; message: string; eventReason?: string };
 
 export type RemoveResult =
-  | { kind: 'gone'; released: string[] }
+  /** `wake: 'all'`: the removal took away something other Services may share; reconcile them now. */
+  | { kind: 'gone'; released: string[]; wake?: 'all' }
   | { kind: 'pending'; message: string; retryAfterMs: number };
 
 /** An existing Service's published address, handed to a provider before any work starts. */

@@ -57,6 +57,12 @@ export interface AwsSettings {
   loadBalancerAttributes: Record<string, string>;
   /** Target group attributes Sluice manages (same rule), applied to every target group. */
   targetGroupAttributes: Record<string, string>;
+  /**
+   * With UDP ports: the complete attributes of the UDP target groups, whose AWS defaults differ
+   * (connection termination on, client IP always preserved). settings.ts targetGroupAttributesFor()
+   * picks the right map per protocol.
+   */
+  udpTargetGroupAttributes?: Record<string, string>;
   /** Listener attributes for TCP listeners (tcp.idle_timeout.seconds), same rule. */
   tcpListenerAttributes: Record<string, string>;
   /** The health check of every target group, defaults per traffic policy and target type. */
@@ -125,6 +131,8 @@ export interface ObservedListener {
   sslPolicy?: string;
   alpnPolicy?: string;
   attributes: Record<string, string>;
+  /** The listener's tags when observe read them (the plan repairs listener tags only then). */
+  tags?: Record<string, string>;
 }
 
 export interface SubnetMapping {

@@ -27,8 +27,13 @@ export function loadBalancerName(cluster: string, service: ServiceRef, scheme: S
   return readableName(service, ['lb', cluster, service.uid, scheme]);
 }
 
-/** What makes a target group: any change of these needs a new one (ELBv2 cannot change them in place). */
+/**
+ * What makes a target group: any change of these needs a new one (ELBv2 cannot change them in place).
+ * The load balancer is part of it because an NLB target group serves one load balancer only: a
+ * replacement NLB gets groups of its own and serves before the old one goes.
+ */
 export interface TargetGroupIdentity {
+  loadBalancer: string;
   servicePort: number;
   serviceProtocol: string;
   /** NodePort (instance targets) or the Pods' port (ip targets). */
@@ -45,6 +50,7 @@ export function targetGroupName(cluster: string, service: ServiceRef, identity: 
     'tg',
     cluster,
     service.uid,
+    identity.loadBalancer,
     identity.servicePort,
     identity.serviceProtocol,
     identity.port,
