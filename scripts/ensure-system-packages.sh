@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # command:package pairs
-needed=(ip:iproute2 arping:iputils-arping na6:ipv6toolkit)
+needed=(ip:iproute2 arping:iputils-arping na6:ipv6toolkit openssl:openssl)
 
 found() {
   command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] || [ -x "/usr/bin/$1" ]
