@@ -318,6 +318,21 @@ describe('desiredState: health checks', () => {
     );
   });
 
+  it('a TCP client rule open to all lets the health checks in: no health rule for those ports (fewer rules per group)', () => {
+    const state = ok(desired({}, { sourceRanges: ['0.0.0.0/0'] }));
+    const health = state.nodeRules[0]!.rules.filter((r) => r.description.includes('/health='));
+    // Only kube-proxy's port for the UDP target group is left: no client rule covers it.
+    assert.deepEqual(
+      health.map((r) => `${r.protocol} ${r.fromPort} ${r.cidr}`),
+      ['tcp 10256 10.0.0.0/16'],
+    );
+    const narrowed = ok(desired({}, { sourceRanges: ['203.0.113.0/24'] }));
+    assert.ok(
+      narrowed.nodeRules[0]!.rules.filter((r) => r.description.includes('/health=')).length > 1,
+      'with narrower client ranges the health rules stay',
+    );
+  });
+
   it('UDP behind ip targets: a notice, since nothing can vouch for a UDP Pod port', () => {
     const result = desired({}, { targetType: 'ip' });
     assert.deepEqual(
