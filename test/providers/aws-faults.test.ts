@@ -14,6 +14,7 @@ import { observe, observeOwned } from '../../src/providers/aws/observe.ts';
 import type { ApplyResult, RemoveResult } from '../../src/providers/provider.ts';
 import { type SeededAccount, seedAccount } from '../harness/aws-seed.ts';
 import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.ts';
+import { plainIntent } from '../harness/intent-fixture.ts';
 import { type Moto, startMoto } from '../harness/moto.ts';
 import {
   createEverything,
@@ -55,30 +56,20 @@ const SETTINGS: AwsSettings = {
 };
 
 function intentFor(service: ServiceRef): LoadBalancerIntent {
-  return {
+  return plainIntent({
     service,
-    internal: false,
     ports: [
       { name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 },
       { name: 'https', protocol: 'TCP', port: 443, nodePort: 30443 },
     ],
-    proxyProtocol: false,
-    trafficPolicy: 'Cluster',
     sourceRanges: ['0.0.0.0/0'],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    labels: {},
-    sessionAffinity: 'None',
-    annotations: {},
     nodes: account.instances.map((i) => ({
       name: i.nodeName,
       providerID: i.providerID,
       labels: {},
       internalAddresses: [i.privateIp],
     })),
-    endpoints: [],
-  };
+  });
 }
 
 /** Observe → apply until ready, as the controller requeues; a call that ran out of retries is one more round. */

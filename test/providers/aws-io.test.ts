@@ -16,6 +16,7 @@ import type { AwsOperation, AwsSettings } from '../../src/providers/aws/model.ts
 import { kubernetesClusterTag, TAG } from '../../src/providers/aws/model.ts';
 import { instanceIdOf, observe, observeOwned } from '../../src/providers/aws/observe.ts';
 import { type SeededAccount, seedAccount, TEST_CREDENTIALS, TEST_REGION } from '../harness/aws-seed.ts';
+import { plainIntent } from '../harness/intent-fixture.ts';
 import { type Moto, startMoto } from '../harness/moto.ts';
 import {
   createEverything,
@@ -58,25 +59,15 @@ const settings = (overrides: Partial<AwsSettings> = {}): AwsSettings => ({
 });
 
 function intent(nodes: TargetNode[]): LoadBalancerIntent {
-  return {
+  return plainIntent({
     service: SERVICE,
-    internal: false,
     ports: [
       { name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 },
       { name: 'https', protocol: 'TCP', port: 443, nodePort: 30443 },
     ],
-    proxyProtocol: false,
-    trafficPolicy: 'Cluster',
     sourceRanges: ['0.0.0.0/0'],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    labels: {},
-    sessionAffinity: 'None',
-    annotations: {},
     nodes,
-    endpoints: [],
-  };
+  });
 }
 
 function nodes(): TargetNode[] {

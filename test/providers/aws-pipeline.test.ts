@@ -13,6 +13,7 @@ import { awsSettings } from '../../src/providers/aws/settings.ts';
 import type { ApplyResult } from '../../src/providers/provider.ts';
 import { type AwsSnapshot, awsSnapshot } from '../harness/aws-inspect.ts';
 import { type SeededAccount, seedAccount } from '../harness/aws-seed.ts';
+import { plainIntent } from '../harness/intent-fixture.ts';
 import { type Moto, startMoto } from '../harness/moto.ts';
 import { type IoWorld, ioWorld } from './aws-support.ts';
 
@@ -25,21 +26,13 @@ let account: SeededAccount;
 let world: IoWorld;
 
 function intent(annotations: Record<string, string>): LoadBalancerIntent {
-  return {
+  return plainIntent({
     service: SERVICE,
-    internal: false,
     ports: [
       { name: 'http', protocol: 'TCP', port: 80, nodePort: 31080, targetPort: 8080 },
       { name: 'https', protocol: 'TCP', port: 443, nodePort: 31443, targetPort: 8443 },
     ],
-    proxyProtocol: false,
-    trafficPolicy: 'Cluster',
     sourceRanges: ['203.0.113.0/24'],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    labels: {},
-    sessionAffinity: 'None',
     annotations,
     nodes: account.instances.map((i) => ({
       name: i.nodeName,
@@ -47,8 +40,7 @@ function intent(annotations: Record<string, string>): LoadBalancerIntent {
       labels: {},
       internalAddresses: [i.privateIp],
     })),
-    endpoints: [],
-  };
+  });
 }
 
 function annotations(): Record<string, string> {

@@ -21,6 +21,7 @@ import type {
   Ref,
 } from '../../src/providers/aws/model.ts';
 import { kubernetesClusterTag } from '../../src/providers/aws/model.ts';
+import { plainIntent } from '../harness/intent-fixture.ts';
 
 export const CLUSTER = 'prod';
 export const SERVICE = { namespace: 'shop', name: 'storefront', uid: '4f9a2c1e-7b3d-4e8a-9c0f-1a2b3c4d5e6f' };
@@ -34,23 +35,14 @@ export function node(name: string, labels: Record<string, string> = {}): TargetN
 
 /** shop/storefront: HTTPS (TLS on the NLB), HTTP and DNS over UDP, on three nodes. */
 export function intent(overrides: Partial<LoadBalancerIntent> = {}): LoadBalancerIntent {
-  return {
+  return plainIntent({
     service: SERVICE,
-    internal: false,
     ports: [
       { name: 'https', protocol: 'TCP', port: 443, nodePort: 30443, targetPort: 8443 },
       { name: 'http', protocol: 'TCP', port: 80, nodePort: 30080, targetPort: 8080 },
       { name: 'dns', protocol: 'UDP', port: 53, nodePort: 30053, targetPort: 5353 },
     ],
-    proxyProtocol: false,
-    trafficPolicy: 'Cluster',
     sourceRanges: ['203.0.113.0/24'],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    labels: {},
-    sessionAffinity: 'None',
-    annotations: {},
     nodes: [
       node('node-a', { pool: 'web' }),
       node('node-b', { pool: 'web' }),
@@ -79,7 +71,7 @@ export function intent(overrides: Partial<LoadBalancerIntent> = {}): LoadBalance
       },
     ],
     ...overrides,
-  };
+  });
 }
 
 const aws = (suffix: string) => `service.beta.kubernetes.io/aws-load-balancer-${suffix}`;

@@ -20,6 +20,7 @@ import {
   UDP_TARGET_GROUP_ATTRIBUTE_DEFAULTS,
   udpHealthCheck,
 } from '../../src/providers/aws/settings.ts';
+import { plainIntent } from '../harness/intent-fixture.ts';
 
 const HTTP: PortIntent = { name: 'http', protocol: 'TCP', port: 80, nodePort: 30080, targetPort: 8080 };
 const HTTPS: PortIntent = { name: 'https', protocol: 'TCP', port: 443, nodePort: 30443, targetPort: 8443 };
@@ -38,23 +39,7 @@ function intentWith(
   annotations: Record<string, string> = {},
   overrides: Partial<LoadBalancerIntent> = {},
 ): LoadBalancerIntent {
-  return {
-    service: { namespace: 'shop', name: 'web', uid: 'uid-1' },
-    internal: false,
-    ports: [HTTP],
-    proxyProtocol: false,
-    trafficPolicy: 'Cluster',
-    sourceRanges: [],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    labels: {},
-    sessionAffinity: 'None',
-    annotations: { [A.type]: 'external', ...annotations },
-    nodes: [],
-    endpoints: [],
-    ...overrides,
-  };
+  return plainIntent({ ports: [HTTP], annotations: { [A.type]: 'external', ...annotations }, ...overrides });
 }
 
 function settingsOf(

@@ -4,6 +4,7 @@ import { capabilityProblems } from '../../src/controller/capabilities.ts';
 import { SLUICE } from '../../src/intent/annotations.ts';
 import type { LoadBalancerIntent, PortIntent, Problem } from '../../src/intent/types.ts';
 import type { Capabilities } from '../../src/providers/provider.ts';
+import { plainIntent } from '../harness/intent-fixture.ts';
 
 const ALL: Capabilities = {
   tls: true,
@@ -20,25 +21,7 @@ const NONE: Capabilities = {
   protocols: ['TCP'],
 };
 
-function intent(overrides: Partial<LoadBalancerIntent> = {}): LoadBalancerIntent {
-  return {
-    service: { namespace: 'shop', name: 'web', uid: 'uid-1' },
-    internal: false,
-    ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
-    proxyProtocol: false,
-    trafficPolicy: 'Cluster',
-    sourceRanges: [],
-    requestedAddresses: [],
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    labels: {},
-    sessionAffinity: 'None',
-    annotations: {},
-    nodes: [],
-    endpoints: [],
-    ...overrides,
-  };
-}
+const intent = plainIntent;
 
 const tlsPorts: PortIntent[] = [
   { name: 'http', protocol: 'TCP', port: 80 },
