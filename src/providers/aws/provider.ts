@@ -104,26 +104,8 @@ export class AwsProvider implements Provider<AwsObservation, { plan: AwsPlan; ob
     _intent: LoadBalancerIntent,
     { plan, observed }: { plan: AwsPlan; observed: AwsObserved },
   ): Promise<ApplyResult> {
-    if (plan.failure) {
-      return { kind: 'failed', reason: plan.failure.reason, message: plan.failure.message };
-    }
-    const result = await applyPlan(plan, observed, {
-      aws: this.#aws,
-      inventory: this.#inventory,
-      logger: this.#log,
-    });
-    switch (result.kind) {
-      case 'ready':
-        return {
-          ...result,
-          changed: [...plan.changes, ...result.changed],
-          notices: [...plan.notices, ...(result.notices ?? [])],
-        };
-      case 'pending':
-        return { ...result, changed: [...plan.changes, ...(result.changed ?? [])] };
-      default:
-        return result;
-    }
+    // applyPlan reports the plan's failure, changes (for Events) and notices itself.
+    return applyPlan(plan, observed, { aws: this.#aws, inventory: this.#inventory, logger: this.#log });
   }
 
   async remove(service: ServiceRef, _key: string): Promise<RemoveResult> {
