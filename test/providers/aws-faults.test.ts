@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { LoadBalancerIntent, ServiceRef } from '../../src/intent/types.ts';
 import { applyPlan, applyRemoval } from '../../src/providers/aws/apply.ts';
 import { AwsCallError } from '../../src/providers/aws/errors.ts';
-import type { AwsOperation, AwsSettings } from '../../src/providers/aws/model.ts';
+import type { AwsOperation } from '../../src/providers/aws/model.ts';
 import { TAG } from '../../src/providers/aws/model.ts';
 import { observe, observeOwned } from '../../src/providers/aws/observe.ts';
 import type { ApplyResult, RemoveResult } from '../../src/providers/provider.ts';
@@ -24,6 +24,7 @@ import {
   type MotoCounts,
   namesFor,
   nodeRules,
+  plainSettings,
   readMoto,
   type ServiceShape,
 } from './aws-support.ts';
@@ -34,26 +35,7 @@ let moto: Moto;
 let proxy: FaultProxy;
 let account: SeededAccount;
 
-const SETTINGS: AwsSettings = {
-  scheme: 'internet-facing',
-  targetType: 'instance',
-  ipAddressType: 'ipv4',
-  loadBalancerAttributes: {},
-  targetGroupAttributes: {},
-  tcpListenerAttributes: {},
-  healthCheck: {
-    protocol: 'TCP',
-    port: 'traffic-port',
-    intervalSeconds: 10,
-    timeoutSeconds: 10,
-    healthyThreshold: 3,
-    unhealthyThreshold: 3,
-  },
-  extraSecurityGroups: [],
-  additionalTags: {},
-  targetNodeLabels: {},
-  sourceRanges: ['0.0.0.0/0'],
-};
+const SETTINGS = plainSettings();
 
 function intentFor(service: ServiceRef): LoadBalancerIntent {
   return plainIntent({

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { LoadBalancerIntent, ServiceRef, TargetNode } from '../../src/intent/types.ts';
 import { applyPlan, applyRemoval } from '../../src/providers/aws/apply.ts';
-import type { AwsOperation, AwsSettings } from '../../src/providers/aws/model.ts';
+import type { AwsOperation } from '../../src/providers/aws/model.ts';
 import { kubernetesClusterTag, TAG } from '../../src/providers/aws/model.ts';
 import { instanceIdOf, observe, observeOwned } from '../../src/providers/aws/observe.ts';
 import { type SeededAccount, seedAccount, TEST_CREDENTIALS, TEST_REGION } from '../harness/aws-seed.ts';
@@ -25,6 +25,7 @@ import {
   ioWorld,
   namesFor,
   nodeRules,
+  plainSettings,
   readMoto,
 } from './aws-support.ts';
 
@@ -36,27 +37,7 @@ let account: SeededAccount;
 let world: IoWorld;
 let extraGroupId = '';
 
-const settings = (overrides: Partial<AwsSettings> = {}): AwsSettings => ({
-  scheme: 'internet-facing',
-  targetType: 'instance',
-  ipAddressType: 'ipv4',
-  loadBalancerAttributes: {},
-  targetGroupAttributes: {},
-  tcpListenerAttributes: {},
-  healthCheck: {
-    protocol: 'TCP',
-    port: 'traffic-port',
-    intervalSeconds: 10,
-    timeoutSeconds: 10,
-    healthyThreshold: 3,
-    unhealthyThreshold: 3,
-  },
-  extraSecurityGroups: [],
-  additionalTags: {},
-  targetNodeLabels: {},
-  sourceRanges: ['0.0.0.0/0'],
-  ...overrides,
-});
+const settings = plainSettings;
 
 function intent(nodes: TargetNode[]): LoadBalancerIntent {
   return plainIntent({

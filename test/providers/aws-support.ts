@@ -19,6 +19,7 @@ import { AwsInventory } from '../../src/providers/aws/inventory.ts';
 import type {
   AwsOperation,
   AwsPlan,
+  AwsSettings,
   HealthCheckSpec,
   SecurityGroupRule,
 } from '../../src/providers/aws/model.ts';
@@ -84,6 +85,24 @@ const HEALTH: HealthCheckSpec = {
   healthyThreshold: 3,
   unhealthyThreshold: 3,
 };
+
+/** Settings as awsSettings() gives a Service with no annotations (open to all), for hand-written plans. */
+export function plainSettings(overrides: Partial<AwsSettings> = {}): AwsSettings {
+  return {
+    scheme: 'internet-facing',
+    targetType: 'instance',
+    ipAddressType: 'ipv4',
+    loadBalancerAttributes: {},
+    targetGroupAttributes: {},
+    tcpListenerAttributes: {},
+    healthCheck: { ...HEALTH },
+    extraSecurityGroups: [],
+    additionalTags: {},
+    targetNodeLabels: {},
+    sourceRanges: ['0.0.0.0/0'],
+    ...overrides,
+  };
+}
 
 /** What may differ between Services in one account: NodePorts are cluster-unique, and so must their rules be. */
 export interface ServiceShape {
