@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { LeaderElectionOptions } from '../kube/leader-election.ts';
 
-export const PROVIDERS = ['pool', 'aws'] as const;
+export const PROVIDERS = ['pool', 'aws', 'gcp', 'azure'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Where the AWS provider works; credentials come from the standard AWS chain (IRSA, Pod Identity, env). */
@@ -16,10 +16,42 @@ export interface AwsConfig {
   vpcId?: string;
 }
 
+/** Where the GCP provider works; credentials are Application Default Credentials (Workload Identity). */
+export interface GcpConfig {
+  project: string;
+  region: string;
+  /** The cluster's VPC network (name or URL). */
+  network: string;
+  /** Default subnetwork of internal load balancers. */
+  subnetwork?: string;
+  /** Overrides the Compute endpoint; an http:// endpoint is an emulator and gets no credentials. */
+  endpoint?: string;
+}
+
+/** Where the Azure provider works; credentials come from DefaultAzureCredential (Workload Identity). */
+export interface AzureConfig {
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  vnetName: string;
+  subnetName: string;
+  vnetResourceGroup?: string;
+  securityGroupName?: string;
+  /** Overrides the ARM endpoint (an emulator in tests). */
+  endpoint?: string;
+  /** A PEM file of the CA to trust for that endpoint. */
+  caFile?: string;
+  probeMode: 'nodeport' | 'kube-proxy';
+}
+
 export interface Config {
   provider: ProviderName;
   /** Set when provider is aws. */
   aws?: AwsConfig;
+  /** Set when provider is gcp. */
+  gcp?: GcpConfig;
+  /** Set when provider is azure. */
+  azure?: AzureConfig;
   loadBalancerClass: string;
   /** Also manage Services that name no loadBalancerClass. */
   manageUnclassed: boolean;
@@ -65,6 +97,21 @@ const FLAGS = {
   'aws-region': { type: 'string' },
   'aws-endpoint': { type: 'string' },
   'aws-vpc-id': { type: 'string' },
+  'gcp-project': { type: 'string' },
+  'gcp-region': { type: 'string' },
+  'gcp-network': { type: 'string', default: 'default' },
+  'gcp-subnetwork': { type: 'string' },
+  'gcp-endpoint': { type: 'string' },
+  'azure-subscription-id': { type: 'string' },
+  'azure-resource-group': { type: 'string' },
+  'azure-location': { type: 'string' },
+  'azure-vnet': { type: 'string' },
+  'azure-subnet': { type: 'string' },
+  'azure-vnet-resource-group': { type: 'string' },
+  'azure-security-group': { type: 'string' },
+  'azure-endpoint': { type: 'string' },
+  'azure-ca-file': { type: 'string' },
+  'azure-probe-mode': { type: 'string', default: 'nodeport' },
 } as const;
 
 export type FlagName = keyof typeof FLAGS;
@@ -99,6 +146,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     problems.push(`--provider: "${provider}" is not one of: ${PROVIDERS.join(', ')}`);
   }
   const aws = provider === 'aws' ? awsConfig(get, env, problems) : undefined;
+  const gcp = provider === 'gcp' ? gcpConfig(get, env, problems) : undefined;
+  const azure = provider === 'azure' ? azureConfig(get, env, problems) : undefined;
   const workers = Number(get('workers'));
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     problems.push(`--workers: "${get('workers')}" must be an integer from 1 to 256`);
@@ -109,6 +158,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const config: Config = {
     provider,
     ...(aws ? { aws } : {}),
+    ...(gcp ? { gcp } : {}),
+    ...(azure ? { azure } : {}),
     loadBalancerClass,
     manageUnclassed: bool('manage-unclassed'),
     clusterName: get('cluster-name') ?? 'sluice',
@@ -164,6 +215,79 @@ function awsConfig(
     region: region ?? '',
     ...(endpoint ? { endpoint } : {}),
     ...(vpcId ? { vpcId } : {}),
+  };
+}
+
+const URL_PATTERN = /^https?:\/\/[^/\s]+\/?$/;
+
+function gcpConfig(
+  get: (name: FlagName) => string | undefined,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): GcpConfig {
+  const project = get('gcp-project') ?? env.GOOGLE_CLOUD_PROJECT ?? env.CLOUDSDK_CORE_PROJECT;
+  if (!project || !/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(project)) {
+    problems.push(`--gcp-project: "${project ?? ''}" must be a project ID (or set GOOGLE_CLOUD_PROJECT)`);
+  }
+  const region = get('gcp-region');
+  if (!region || !/^[a-z]+-[a-z]+[0-9]+$/.test(region)) {
+    problems.push(`--gcp-region: "${region ?? ''}" must be a region such as us-central1`);
+  }
+  const network = get('gcp-network') ?? 'default';
+  const subnetwork = get('gcp-subnetwork');
+  const endpoint = get('gcp-endpoint');
+  if (endpoint !== undefined && !URL_PATTERN.test(endpoint)) {
+    problems.push(`--gcp-endpoint: "${endpoint}" must be a URL like https://host:port`);
+  }
+  return {
+    project: project ?? '',
+    region: region ?? '',
+    network,
+    ...(subnetwork ? { subnetwork } : {}),
+    ...(endpoint ? { endpoint } : {}),
+  };
+}
+
+function azureConfig(
+  get: (name: FlagName) => string | undefined,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): AzureConfig {
+  const required = (flag: FlagName, value: string | undefined, what: string): string => {
+    if (!value) problems.push(`--${flag}: ${what} is required with --provider=azure`);
+    return value ?? '';
+  };
+  const subscriptionId = get('azure-subscription-id') ?? env.AZURE_SUBSCRIPTION_ID;
+  if (subscriptionId && !/^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$/.test(subscriptionId)) {
+    problems.push(`--azure-subscription-id: "${subscriptionId}" is not a subscription ID (a GUID)`);
+  }
+  const endpoint = get('azure-endpoint');
+  if (endpoint !== undefined && !URL_PATTERN.test(endpoint)) {
+    problems.push(`--azure-endpoint: "${endpoint}" must be a URL like https://host:port`);
+  }
+  const probeMode = get('azure-probe-mode') ?? 'nodeport';
+  if (probeMode !== 'nodeport' && probeMode !== 'kube-proxy') {
+    problems.push(`--azure-probe-mode: "${probeMode}" is not nodeport or kube-proxy`);
+  }
+  const optional = (flag: FlagName): string | undefined => get(flag) || undefined;
+  const vnetResourceGroup = optional('azure-vnet-resource-group');
+  const securityGroupName = optional('azure-security-group');
+  const caFile = optional('azure-ca-file');
+  return {
+    subscriptionId: required(
+      'azure-subscription-id',
+      subscriptionId,
+      'the subscription ID (or AZURE_SUBSCRIPTION_ID)',
+    ),
+    resourceGroup: required('azure-resource-group', get('azure-resource-group'), 'the resource group'),
+    location: required('azure-location', get('azure-location'), 'the location (region)'),
+    vnetName: required('azure-vnet', get('azure-vnet'), "the cluster's virtual network"),
+    subnetName: required('azure-subnet', get('azure-subnet'), "the nodes' subnet"),
+    ...(vnetResourceGroup ? { vnetResourceGroup } : {}),
+    ...(securityGroupName ? { securityGroupName } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(caFile ? { caFile } : {}),
+    probeMode: probeMode === 'kube-proxy' ? 'kube-proxy' : 'nodeport',
   };
 }
 

@@ -30,5 +30,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
             seconds: call.durationMs / 1000,
           }),
       }) as Provider;
+    case 'gcp':
+    case 'azure':
+      throw new Error(`the ${config.provider} provider is being built`);
   }
 }

@@ -370,6 +370,31 @@ describe('chart', () => {
     assert.ok(!pool?.rules?.some((r) => r.resources.includes('nodes')));
   });
 
+  test('the gcp and azure values reach the controller, and each refuses to install half-configured', async () => {
+    const gcp = podSpecOf(await render(['-f', join(CHART, 'ci', 'gcp-values.yaml')]), 'Deployment')!
+      .containers[0]!;
+    assert.equal(flag(gcp, 'provider'), 'gcp');
+    assert.equal(flag(gcp, 'gcp-project'), 'my-project-123');
+    assert.equal(flag(gcp, 'gcp-region'), 'us-central1');
+    assert.equal(flag(gcp, 'gcp-network'), 'cluster-vpc');
+    assert.equal(flag(gcp, 'gcp-subnetwork'), 'nodes');
+    const azure = podSpecOf(await render(['-f', join(CHART, 'ci', 'azure-values.yaml')]), 'Deployment')!
+      .containers[0]!;
+    assert.equal(flag(azure, 'provider'), 'azure');
+    assert.equal(flag(azure, 'azure-subscription-id'), '00000000-0000-0000-0000-000000000001');
+    assert.equal(flag(azure, 'azure-resource-group'), 'mc-cluster');
+    assert.equal(flag(azure, 'azure-security-group'), 'cluster-nsg');
+    assert.equal(flag(azure, 'azure-probe-mode'), 'nodeport');
+    assert.match(
+      (await helmError(['template', 'x', CHART, '--set', 'provider=gcp'])) ?? 'accepted',
+      /gcp\/project/,
+    );
+    assert.match(
+      (await helmError(['template', 'x', CHART, '--set', 'provider=azure'])) ?? 'accepted',
+      /azure\/subscriptionId/,
+    );
+  });
+
   test('the ServiceMonitor is rendered only where the monitoring.coreos.com/v1 API exists', async () => {
     const args = ['template', 'm', CHART, '--set', 'metrics.serviceMonitor.enabled=true'];
     assert.doesNotMatch(await helm(args), /^kind: ServiceMonitor$/m);

@@ -134,7 +134,7 @@ describe('loadConfig: health address', () => {
 
 describe('loadConfig: validation', () => {
   const cases: Array<[string, string[], NodeJS.ProcessEnv, string]> = [
-    ['bad provider', ['--provider=ibm'], {}, '--provider: "ibm" is not one of: pool, aws'],
+    ['bad provider', ['--provider=ibm'], {}, '--provider: "ibm" is not one of: pool, aws, gcp, azure'],
     ['workers 0', ['--workers=0'], {}, '--workers: "0" must be an integer from 1 to 256'],
     ['workers 257', ['--workers=257'], {}, '--workers: "257" must be an integer from 1 to 256'],
     ['workers fractional', ['--workers=1.5'], {}, '--workers: "1.5" must be an integer from 1 to 256'],
@@ -232,7 +232,7 @@ describe('loadConfig: validation', () => {
       '--retry-period=6',
     ];
     assert.deepEqual(problemsOf(argv), [
-      '--provider: "ibm" is not one of: pool, aws',
+      '--provider: "ibm" is not one of: pool, aws, gcp, azure',
       '--workers: "0" must be an integer from 1 to 256',
       '--log-level: "loud" is not one of trace, debug, info, warn, error',
       '--health-address: "nowhere" must be [HOST]:PORT (port 0 picks a free one)',
@@ -249,7 +249,7 @@ describe('loadConfig: validation', () => {
         error instanceof ConfigError &&
         error instanceof Error &&
         error.message ===
-          'invalid configuration:\n  --provider: "ibm" is not one of: pool, aws\n  --workers: "0" must be an integer from 1 to 256',
+          'invalid configuration:\n  --provider: "ibm" is not one of: pool, aws, gcp, azure\n  --workers: "0" must be an integer from 1 to 256',
     );
   });
 
@@ -310,5 +310,75 @@ describe('loadConfig: the aws provider', () => {
 
   it('has no aws section for other providers', () => {
     assert.equal(loadConfig([], { AWS_REGION: 'us-west-2' }).aws, undefined);
+  });
+});
+
+describe('loadConfig: the gcp provider', () => {
+  it('reads project, region, network, subnetwork and endpoint', () => {
+    const config = loadConfig(
+      [
+        '--provider=gcp',
+        '--gcp-project=my-project-1',
+        '--gcp-region=europe-west1',
+        '--gcp-subnetwork=nodes',
+        '--gcp-endpoint=http://127.0.0.1:8085',
+      ],
+      {},
+    );
+    assert.deepEqual(config.gcp, {
+      project: 'my-project-1',
+      region: 'europe-west1',
+      network: 'default',
+      subnetwork: 'nodes',
+      endpoint: 'http://127.0.0.1:8085',
+    });
+  });
+
+  it('takes the project from GOOGLE_CLOUD_PROJECT and reports a missing region', () => {
+    assert.throws(
+      () => loadConfig(['--provider=gcp'], { GOOGLE_CLOUD_PROJECT: 'my-project-1' }),
+      (error: Error) =>
+        error.message.includes('--gcp-region: "" must be a region') &&
+        !error.message.includes('--gcp-project'),
+    );
+  });
+});
+
+describe('loadConfig: the azure provider', () => {
+  const base = [
+    '--provider=azure',
+    '--azure-resource-group=rg',
+    '--azure-location=eastus',
+    '--azure-vnet=vnet',
+    '--azure-subnet=nodes',
+  ];
+  it('reads every setting, the subscription also from AZURE_SUBSCRIPTION_ID', () => {
+    const config = loadConfig([...base, '--azure-probe-mode=kube-proxy', '--azure-ca-file=/ca.pem'], {
+      AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000001',
+    });
+    assert.deepEqual(config.azure, {
+      subscriptionId: '00000000-0000-0000-0000-000000000001',
+      resourceGroup: 'rg',
+      location: 'eastus',
+      vnetName: 'vnet',
+      subnetName: 'nodes',
+      caFile: '/ca.pem',
+      probeMode: 'kube-proxy',
+    });
+  });
+
+  it('names every missing or bad setting', () => {
+    assert.throws(
+      () => loadConfig(['--provider=azure', '--azure-subscription-id=abc', '--azure-probe-mode=http'], {}),
+      (error: Error) =>
+        [
+          '--azure-subscription-id: "abc"',
+          '--azure-resource-group:',
+          '--azure-location:',
+          '--azure-vnet:',
+          '--azure-subnet:',
+          '--azure-probe-mode: "http"',
+        ].every((text) => error.message.includes(text)),
+    );
   });
 });
