@@ -166,6 +166,47 @@ export interface SecurityGroupBody {
   other?: Record<string, unknown>;
 }
 
+// ---- As read from ARM -------------------------------------------------------------------------------------------
+
+/** A load balancer as read: the body Sluice merges into, and its provisioning state. */
+export interface ObservedLoadBalancer {
+  body: LoadBalancerBody;
+  /** Succeeded, Updating, Deleting, Failed. */
+  provisioningState: string | undefined;
+}
+
+export interface ObservedSecurityGroup {
+  resourceGroup: string;
+  body: SecurityGroupBody;
+  provisioningState: string | undefined;
+}
+
+export interface ObservedPublicIp {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  location: string | undefined;
+  ipAddress: string | undefined;
+  provisioningState: string | undefined;
+  sku: string | undefined;
+  allocation: string | undefined;
+  version: string | undefined;
+  tags: Record<string, string>;
+  dnsLabel: string | undefined;
+  /** The IP configuration (a load balancer frontend, a NIC) that uses it. */
+  usedBy: string | undefined;
+}
+
+/** What Sluice PUTs for a public IP it creates. */
+export interface PublicIpBody {
+  location: string;
+  sku: { name: 'Standard'; tier: 'Regional' };
+  publicIPAllocationMethod: 'Static';
+  publicIPAddressVersion: 'IPv4';
+  tags: Record<string, string>;
+  dnsSettings?: { domainNameLabel: string };
+}
+
 // ---- Slices -------------------------------------------------------------------------------------------------
 
 /** One Service's part of the shared load balancer: its frontend, its rules and probes. */
@@ -236,3 +277,90 @@ export const TAG = {
   service: 'sluice.dev-service',
   serviceUid: 'sluice.dev-service-uid',
 } as const;
+
+// ---- Observation and plan -------------------------------------------------------------------------------------
+
+/** Where one Service's submission to a shared resource's writer stands (writer.ts). */
+export type OwnerState =
+  | { phase: 'queued' | 'writing'; key: string }
+  /** Written, and ARM reported the write's operation Succeeded (or nothing needed writing). */
+  | { phase: 'written'; key: string }
+  | { phase: 'failed'; key: string; reason: string; message: string };
+
+export type Visibility = 'public' | 'internal';
+
+/** The NSG whose rules Sluice manages, and how it was found. */
+export interface SecurityGroupView {
+  /** configured: the securityGroupName option; subnet: the NSG of the internal frontends' default subnet. */
+  source: 'configured' | 'subnet';
+  observed: ObservedSecurityGroup | undefined;
+}
+
+/** What observe read for one Service (plan's only input besides the intent). */
+export interface AzureObservation {
+  settings: AzureSettings;
+  /** The subscription is throttled: nothing could be read now. */
+  throttled?: { retryAfterMs: number; message: string };
+  loadBalancers: Record<Visibility, ObservedLoadBalancer | undefined>;
+  /** The public IP Sluice creates for this Service (by its deterministic name), if it exists. */
+  managedPublicIp: ObservedPublicIp | undefined;
+  /** The user's public IP the frontend must use (azure-pip-name / loadBalancerIP), or why there is none. */
+  userPublicIp?: { found: ObservedPublicIp } | { missing: string };
+  /** Absent: Sluice manages no NSG (none configured, none on the subnet), or the Service opted out. */
+  securityGroup?: SecurityGroupView;
+  /** True when no NSG was configured or found (the Service is told so). */
+  noSecurityGroup: boolean;
+  writers: {
+    loadBalancer: Record<Visibility, OwnerState | undefined>;
+    securityGroup: OwnerState | undefined;
+    /** A write of the shared backend pool that ARM refused, for a notice. */
+    sharedFailure?: string;
+  };
+}
+
+/** One thing apply does. Writes to the shared resources are submissions to their writers, never direct. */
+export type AzureStep =
+  | { kind: 'putPublicIp'; resourceGroup: string; name: string; body: PublicIpBody }
+  | { kind: 'deletePublicIp'; resourceGroup: string; name: string }
+  | {
+      kind: 'submitLoadBalancer';
+      visibility: Visibility;
+      owner: string;
+      /** null: remove everything the owner has on that load balancer. */
+      slice: LoadBalancerSlice | null;
+      key: string;
+    }
+  /**
+   * The shared backend pool differs from the nodes: merge it in again (one write for every Service). `force`: write
+   * even if nothing differs (a load balancer whose provisioning failed needs a new PUT).
+   */
+  | { kind: 'refreshBackendPool'; visibility: Visibility; force?: boolean }
+  | { kind: 'submitSecurityGroup'; owner: string; slice: SecurityGroupSlice | null; key: string }
+  /** A failure was reported: the next reconcile submits again. */
+  | { kind: 'forgetFailure'; writer: Visibility | 'securityGroup'; owner: string; key: string };
+
+export interface Notice {
+  reason: string;
+  message: string;
+}
+
+export type PlanOutcome =
+  | { kind: 'ready'; address: string; notices: Notice[]; changed: Notice[] }
+  /** `retryAfterMs`: when to look again, if not the provider's usual requeue (e.g. the throttle gate's wait). */
+  | { kind: 'pending'; reason: string; message: string; retryAfterMs?: number }
+  | { kind: 'failed'; reason: string; message: string };
+
+export interface AzurePlan {
+  steps: AzureStep[];
+  outcome: PlanOutcome;
+  /** The node addresses of the shared backend pool this reconcile saw (undefined: no nodes, leave the pool). */
+  backendPool?: BackendPoolBody;
+}
+
+/** What a removal plan decides: steps, and whether everything Sluice made for the Service is gone. */
+export interface AzureRemovalPlan {
+  steps: AzureStep[];
+  gone: boolean;
+  /** What is still being removed, for the pending message. */
+  waitingFor: string[];
+}

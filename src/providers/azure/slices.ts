@@ -253,8 +253,11 @@ export interface LoadBalancerBase {
   location: string;
   /** Tags of a load balancer Sluice creates (an existing one keeps its own). */
   tags: Record<string, string>;
-  /** The shared pool with the current nodes: replaces the pool of that name (node changes update it once). */
-  backendPool: BackendPoolBody;
+  /**
+   * The shared pool with the current nodes: replaces the pool of that name (node changes update it once).
+   * Absent (no node list known, e.g. a removal): an existing pool stays as it is, a new load balancer gets none.
+   */
+  backendPool?: BackendPoolBody;
 }
 
 export interface MergeResult<B> {
@@ -291,12 +294,14 @@ export function mergeLoadBalancer(
         loadBalancingRules: [],
         probes: [],
       };
-  state.backendAddressPools = replaceByName(
-    state.backendAddressPools,
-    [base.backendPool],
-    (n) => n === base.backendPool.name,
+  const pool = base.backendPool;
+  if (pool !== undefined) {
+    state.backendAddressPools = replaceByName(state.backendAddressPools, [pool], (n) => n === pool.name);
+  }
+  const hasBackends = state.backendAddressPools.some(
+    (entry) =>
+      Array.isArray(entry.loadBalancerBackendAddresses) && entry.loadBalancerBackendAddresses.length > 0,
   );
-  const hasBackends = base.backendPool.loadBalancerBackendAddresses.length > 0;
   const rejected = new Map<string, string>();
 
   for (const change of changes) {
@@ -386,6 +391,39 @@ export function holdsNothingOf(observed: LoadBalancerBody | undefined, owner: st
   return [observed.frontendIPConfigurations, observed.loadBalancingRules, observed.probes].every((entries) =>
     entries.every((entry) => !ownsEntry(owner, entry.name)),
   );
+}
+
+/** True when the load balancer's pool of that name holds exactly these node addresses (in this order). */
+export function holdsBackendPool(observed: LoadBalancerBody | undefined, pool: BackendPoolBody): boolean {
+  const found = observed?.backendAddressPools.find((entry) => entry.name === pool.name);
+  return found !== undefined && holds(found, pool);
+}
+
+/** True when the NSG holds exactly the owner's wished rules (any priority in the managed range) and no other of its. */
+export function holdsSecurityRules(
+  observed: SecurityGroupBody | undefined,
+  slice: SecurityGroupSlice,
+): boolean {
+  if (observed === undefined) return false;
+  const mine = observed.securityRules.filter((rule) => ownsEntry(slice.owner, rule.name));
+  return (
+    mine.length === slice.rules.length &&
+    slice.rules.every((wish) => {
+      const found = mine.find((rule) => rule.name === wish.name);
+      return (
+        found !== undefined &&
+        holds(found, wish) &&
+        typeof found.priority === 'number' &&
+        found.priority >= MANAGED_PRIORITIES.first &&
+        found.priority <= MANAGED_PRIORITIES.last
+      );
+    })
+  );
+}
+
+/** True when the NSG has no rule of this owner left. */
+export function holdsNoRulesOf(observed: SecurityGroupBody | undefined, owner: string): boolean {
+  return observed === undefined || observed.securityRules.every((rule) => !ownsEntry(owner, rule.name));
 }
 
 // ---- Merging into the NSG --------------------------------------------------------------------------------------------
@@ -528,7 +566,8 @@ function countPrefixes(many: unknown, one: unknown): number {
 
 /**
  * The entries with those `owned` removed and `wanted` put in: an entry that already existed under the same name
- * keeps its place, new ones go at the end in name order (so a repeated merge is a no-op, not a reshuffle).
+ * keeps its place (and its very object, when it already holds every wanted field), new ones go at the end in name
+ * order (so a repeated merge is a no-op, not a reshuffle).
  */
 function replaceByName<E extends { name: string }, W extends { name: string }>(
   entries: readonly E[],
@@ -544,7 +583,8 @@ function replaceByName<E extends { name: string }, W extends { name: string }>(
     }
     const replacement = byName.get(entry.name);
     if (replacement !== undefined) {
-      result.push(replacement);
+      // An entry as ARM returned it that already holds what is wanted stays as it is: no change, no write.
+      result.push(holds(entry, replacement) ? entry : replacement);
       byName.delete(entry.name);
     }
   }
