@@ -301,6 +301,8 @@ export interface AzureObservation {
   settings: AzureSettings;
   /** The subscription is throttled: nothing could be read now. */
   throttled?: { retryAfterMs: number; message: string };
+  /** Writes are throttled for this long (ms): a Service waiting for a write waits for that, not a usual requeue. */
+  writesThrottledMs?: number;
   loadBalancers: Record<Visibility, ObservedLoadBalancer | undefined>;
   /** The public IP Sluice creates for this Service (by its deterministic name), if it exists. */
   managedPublicIp: ObservedPublicIp | undefined;

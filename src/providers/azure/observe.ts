@@ -67,8 +67,10 @@ async function observeOnce(
     settings.access.manage ? observeSecurityGroup(cluster, options) : Promise.resolve(undefined),
   ]);
   const writer = group?.writer;
+  const writesThrottledMs = cluster.resources.arm.gate.remaining('write');
   return {
     settings,
+    ...(writesThrottledMs > 0 ? { writesThrottledMs } : {}),
     loadBalancers: { public: publicLb, internal: internalLb },
     managedPublicIp,
     ...(userPublicIp !== undefined ? { userPublicIp } : {}),

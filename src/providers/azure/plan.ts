@@ -146,7 +146,17 @@ export function planLoadBalancer(
     outcome,
     ...(pool !== undefined ? { backendPool: pool } : {}),
   });
-  const pending = (reason: string, message: string) => result({ kind: 'pending', reason, message });
+  const writesHeld = observation.writesThrottledMs ?? 0;
+  const pending = (reason: string, message: string) =>
+    // Nothing that waits for a write can move while writes are throttled: look again when they may go.
+    writesHeld > 0 && (reason === 'Updating' || reason === 'Provisioning')
+      ? result({
+          kind: 'pending',
+          reason: 'Throttled',
+          message: `${message} (Azure throttles writes for ${Math.ceil(writesHeld / 1000)} s)`,
+          retryAfterMs: writesHeld,
+        })
+      : result({ kind: 'pending', reason, message });
   const failed = (reason: string, message: string) => result({ kind: 'failed', reason, message });
 
   if (observation.throttled) {
