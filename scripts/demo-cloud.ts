@@ -2,9 +2,13 @@
 // cluster's account has before Sluice runs (network, subnets, node instances), writes what the demo
 // needs to know (Nodes to create, Sluice's flags and environment) as JSON to the given file, and
 // runs until SIGTERM. Usage: node scripts/demo-cloud.ts aws OUT.json
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { awsTestEnv, seedAccount } from '../test/harness/aws-seed.ts';
 import { startMoto } from '../test/harness/moto.ts';
+import { demoSeed } from '../test/sim/azure/seed.ts';
+import { startAzureSimulator } from '../test/sim/azure/simulator.ts';
 
 interface DemoCloud {
   /** Node objects to create: name and providerID (and InternalIP where the cloud targets addresses). */
@@ -40,8 +44,53 @@ async function aws(): Promise<DemoCloud> {
   };
 }
 
+/**
+ * The ARM simulator (HTTPS with its own CA) and its Entra ID stand-in: Sluice authenticates as a pod with
+ * Azure Workload Identity does (DefaultAzureCredential with a projected token file and three variables).
+ */
+async function azure(): Promise<DemoCloud> {
+  const sim = await startAzureSimulator({
+    seed: demoSeed('eastus'),
+    settings: { provisioningDelayMs: 1000 },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-demo-azure-'));
+  writeFileSync(join(dir, 'ca.pem'), sim.caCertificate);
+  // A service-account token's shape; the stand-in accepts any federated assertion.
+  writeFileSync(
+    join(dir, 'token'),
+    'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVtbzpzbHVpY2UifQ.',
+  );
+  return {
+    // Node addresses in the node subnet: the backend pool addresses nodes by IP.
+    nodes: NODES.map((name, i) => ({
+      name,
+      providerID: `azure:///subscriptions/${sim.subscriptionId}/resourceGroups/sluice/providers/Microsoft.Compute/virtualMachines/${name}`,
+      internalIP: `10.224.0.${4 + i}`,
+    })),
+    flags: [
+      '--provider=azure',
+      `--azure-endpoint=${sim.endpoint}`,
+      `--azure-ca-file=${join(dir, 'ca.pem')}`,
+      `--azure-subscription-id=${sim.subscriptionId}`,
+      '--azure-resource-group=sluice',
+      '--azure-location=eastus',
+      '--azure-vnet=sluice-vnet',
+      '--azure-subnet=nodes',
+      `--cluster-name=${CLUSTER}`,
+    ],
+    env: {
+      AZURE_AUTHORITY_HOST: sim.endpoint,
+      AZURE_TENANT_ID: 'demo-tenant',
+      AZURE_CLIENT_ID: 'demo-client',
+      AZURE_FEDERATED_TOKEN_FILE: join(dir, 'token'),
+    },
+    notes: [],
+    stop: () => sim.stop(),
+  };
+}
+
 const [cloud, out] = process.argv.slice(2);
-const starters: Record<string, () => Promise<DemoCloud>> = { aws };
+const starters: Record<string, () => Promise<DemoCloud>> = { aws, azure };
 const start = cloud ? starters[cloud] : undefined;
 if (!start || !out) {
   process.stderr.write(`usage: node scripts/demo-cloud.ts <${Object.keys(starters).join('|')}> OUT.json\n`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: a local control plane (etcd + kube-apiserver on loopback), Sluice, an AddressPool
 # and sample Services that get addresses. `npm run demo -- stop` tears it all down.
-# `npm run demo -- aws` runs Sluice's AWS provider against a simulated AWS (moto) instead.
+# `npm run demo -- aws` / `-- azure` run Sluice's cloud provider against a simulated cloud instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR="$PWD/.sluice/demo"
@@ -21,8 +21,8 @@ stop() {
 if [ "${1:-}" = "stop" ]; then stop; exit 0; fi
 CLOUD="${1:-pool}"
 case "$CLOUD" in
-  pool | aws) ;;
-  *) echo "usage: npm run demo [-- pool|aws|stop]" >&2; exit 2 ;;
+  pool | aws | azure) ;;
+  *) echo "usage: npm run demo [-- pool|aws|azure|stop]" >&2; exit 2 ;;
 esac
 
 bash scripts/ensure-deps.sh

@@ -3,7 +3,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { readFileSync } from 'node:fs';
 import { AwsProvider } from './aws/provider.ts';
+import { AzureProvider } from './azure/provider.ts';
 import { PoolProvider } from './pool/provider.ts';
 import type { Provider } from './provider.ts';
 
@@ -30,8 +32,25 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
             seconds: call.durationMs / 1000,
           }),
       }) as Provider;
+    case 'azure': {
+      // loadConfig fills config.azure whenever the provider is azure.
+      const { caFile, ...azure } = config.azure!;
+      return new AzureProvider({
+        ...azure,
+        // The CA of an emulator's endpoint (tests, demo); a real ARM endpoint needs none.
+        ...(caFile ? { caCertificate: readFileSync(caFile, 'utf8') } : {}),
+        cluster: config.clusterName,
+        logger: deps.log,
+        onCall: (call) =>
+          deps.metrics.recordCloudCall({
+            service: call.service,
+            operation: call.api,
+            outcome: call.outcome,
+            seconds: call.durationMs / 1000,
+          }),
+      }) as Provider;
+    }
     case 'gcp':
-    case 'azure':
       throw new Error(`the ${config.provider} provider is being built`);
   }
 }
