@@ -26,6 +26,8 @@ export interface GcpConfig {
   subnetwork?: string;
   /** Overrides the Compute endpoint; an http:// endpoint is an emulator and gets no credentials. */
   endpoint?: string;
+  /** The nodes' network tags, which Sluice's firewalls target; empty: every instance in the network. */
+  nodeTags: string[];
 }
 
 /** Where the Azure provider works; credentials come from DefaultAzureCredential (Workload Identity). */
@@ -102,6 +104,7 @@ const FLAGS = {
   'gcp-network': { type: 'string', default: 'default' },
   'gcp-subnetwork': { type: 'string' },
   'gcp-endpoint': { type: 'string' },
+  'gcp-node-tags': { type: 'string', default: '' },
   'azure-subscription-id': { type: 'string' },
   'azure-resource-group': { type: 'string' },
   'azure-location': { type: 'string' },
@@ -239,12 +242,24 @@ function gcpConfig(
   if (endpoint !== undefined && !URL_PATTERN.test(endpoint)) {
     problems.push(`--gcp-endpoint: "${endpoint}" must be a URL like https://host:port`);
   }
+  const nodeTags = (get('gcp-node-tags') ?? '')
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag !== '');
+  for (const tag of nodeTags) {
+    if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(tag)) {
+      problems.push(
+        `--gcp-node-tags: "${tag}" is not a network tag (lowercase letters, digits and "-", at most 63)`,
+      );
+    }
+  }
   return {
     project: project ?? '',
     region: region ?? '',
     network,
     ...(subnetwork ? { subnetwork } : {}),
     ...(endpoint ? { endpoint } : {}),
+    nodeTags,
   };
 }
 

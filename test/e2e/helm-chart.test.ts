@@ -378,6 +378,7 @@ describe('chart', () => {
     assert.equal(flag(gcp, 'gcp-region'), 'us-central1');
     assert.equal(flag(gcp, 'gcp-network'), 'cluster-vpc');
     assert.equal(flag(gcp, 'gcp-subnetwork'), 'nodes');
+    assert.equal(flag(gcp, 'gcp-node-tags'), 'gke-cluster-node');
     const azure = podSpecOf(await render(['-f', join(CHART, 'ci', 'azure-values.yaml')]), 'Deployment')!
       .containers[0]!;
     assert.equal(flag(azure, 'provider'), 'azure');

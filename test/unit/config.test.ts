@@ -322,6 +322,7 @@ describe('loadConfig: the gcp provider', () => {
         '--gcp-region=europe-west1',
         '--gcp-subnetwork=nodes',
         '--gcp-endpoint=http://127.0.0.1:8085',
+        '--gcp-node-tags=gke-nodes, pool-b',
       ],
       {},
     );
@@ -331,7 +332,24 @@ describe('loadConfig: the gcp provider', () => {
       network: 'default',
       subnetwork: 'nodes',
       endpoint: 'http://127.0.0.1:8085',
+      nodeTags: ['gke-nodes', 'pool-b'],
     });
+  });
+
+  it('refuses a node tag that is not a network tag', () => {
+    assert.throws(
+      () =>
+        loadConfig(
+          [
+            '--provider=gcp',
+            '--gcp-project=my-project-1',
+            '--gcp-region=us-central1',
+            '--gcp-node-tags=Bad_Tag',
+          ],
+          {},
+        ),
+      (error: Error) => error.message.includes('--gcp-node-tags: "Bad_Tag" is not a network tag'),
+    );
   });
 
   it('takes the project from GOOGLE_CLOUD_PROJECT and reports a missing region', () => {
