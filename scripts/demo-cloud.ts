@@ -9,6 +9,7 @@ import { awsTestEnv, seedAccount } from '../test/harness/aws-seed.ts';
 import { startMoto } from '../test/harness/moto.ts';
 import { demoSeed } from '../test/sim/azure/seed.ts';
 import { startAzureSimulator } from '../test/sim/azure/simulator.ts';
+import { startGcpSimulator } from '../test/sim/gcp/server.ts';
 
 interface DemoCloud {
   /** Node objects to create: name and providerID (and InternalIP where the cloud targets addresses). */
@@ -89,8 +90,40 @@ async function azure(): Promise<DemoCloud> {
   };
 }
 
+/** The Compute Engine simulator (plain HTTP on loopback: Sluice sends no credentials to an http:// endpoint). */
+async function gcp(): Promise<DemoCloud> {
+  const project = 'sluice-demo';
+  // Operations take a second, as small ones do in Compute Engine.
+  const sim = await startGcpSimulator({ operations: { pendingMs: 300, runningMs: 700 } });
+  const zones = ['us-central1-a', 'us-central1-b'];
+  const instances = sim.seed.instances(
+    project,
+    NODES.map((name, i) => ({ zone: zones[i % zones.length]!, name, tags: ['demo-node'] })),
+  );
+  return {
+    nodes: NODES.map((name, i) => ({
+      name,
+      providerID: `gce://${project}/${zones[i % zones.length]}/${name}`,
+      internalIP: (instances[i] as unknown as { networkInterfaces: Array<{ networkIP: string }> })
+        .networkInterfaces[0]?.networkIP,
+    })),
+    flags: [
+      '--provider=gcp',
+      `--gcp-endpoint=${sim.url}`,
+      `--gcp-project=${project}`,
+      '--gcp-region=us-central1',
+      '--gcp-subnetwork=default',
+      '--gcp-node-tags=demo-node',
+      `--cluster-name=${CLUSTER}`,
+    ],
+    env: {},
+    notes: [],
+    stop: () => sim.stop(),
+  };
+}
+
 const [cloud, out] = process.argv.slice(2);
-const starters: Record<string, () => Promise<DemoCloud>> = { aws, azure };
+const starters: Record<string, () => Promise<DemoCloud>> = { aws, gcp, azure };
 const start = cloud ? starters[cloud] : undefined;
 if (!start || !out) {
   process.stderr.write(`usage: node scripts/demo-cloud.ts <${Object.keys(starters).join('|')}> OUT.json\n`);
