@@ -21,8 +21,8 @@ stop() {
 if [ "${1:-}" = "stop" ]; then stop; exit 0; fi
 CLOUD="${1:-pool}"
 case "$CLOUD" in
-  pool | aws | azure) ;;
-  *) echo "usage: npm run demo [-- pool|aws|azure|stop]" >&2; exit 2 ;;
+  pool | aws | gcp | azure) ;;
+  *) echo "usage: npm run demo [-- pool|aws|gcp|azure|stop]" >&2; exit 2 ;;
 esac
 
 bash scripts/ensure-deps.sh

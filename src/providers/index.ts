@@ -6,6 +6,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { readFileSync } from 'node:fs';
 import { AwsProvider } from './aws/provider.ts';
 import { AzureProvider } from './azure/provider.ts';
+import { GcpProvider } from './gcp/provider.ts';
 import { PoolProvider } from './pool/provider.ts';
 import type { Provider } from './provider.ts';
 
@@ -50,7 +51,21 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
           }),
       }) as Provider;
     }
-    case 'gcp':
-      throw new Error(`the ${config.provider} provider is being built`);
+    case 'gcp': {
+      // loadConfig fills config.gcp whenever the provider is gcp.
+      const { endpoint, ...gcp } = config.gcp!;
+      return new GcpProvider({
+        config: { ...gcp, cluster: config.clusterName },
+        ...(endpoint ? { endpoint } : {}),
+        logger: deps.log,
+        onCall: (call) =>
+          deps.metrics.recordCloudCall({
+            service: call.service,
+            operation: call.api,
+            outcome: call.outcome,
+            seconds: call.durationMs / 1000,
+          }),
+      }) as Provider;
+    }
   }
 }

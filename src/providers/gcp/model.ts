@@ -212,6 +212,11 @@ export interface GcpObserved {
     | 'absent';
   /** Subnetwork (internal) as found; 'absent' when the named subnetwork does not exist. */
   subnetwork?: { selfLink: string } | 'absent';
+  /**
+   * Backend services of other Services that use the cluster's shared health check or instance groups
+   * (read for removal only: the shared resources go when nobody else uses them).
+   */
+  sharedUsers?: string[];
 }
 
 /** One write. Regional resources use the configured region; instance groups name their zone. */
@@ -226,8 +231,6 @@ export type GcpOperation =
   | { kind: 'patch'; resource: 'healthCheck'; spec: HealthCheckSpec }
   | { kind: 'patch'; resource: 'backendService'; spec: BackendServiceSpec; fingerprint?: string }
   | { kind: 'patch'; resource: 'firewall'; spec: FirewallSpec }
-  /** Forwarding rules change in place only in allowGlobalAccess; everything else is delete + insert. */
-  | { kind: 'patch'; resource: 'forwardingRule'; spec: ForwardingRuleSpec }
   | { kind: 'delete'; resource: Exclude<ResourceKind, 'instanceGroup'>; name: string }
   | { kind: 'delete'; resource: 'instanceGroup'; name: string; zone: string }
   | { kind: 'addInstances'; group: string; zone: string; instances: string[] }
