@@ -35,11 +35,40 @@ export class KeyedLock {
   }
 }
 
+/**
+ * Membership changes started recently, by group: a node change wakes every Service at once and each
+ * plans the same add/remove; only the first sends it, the others leave it to that operation. An entry
+ * expires (its operation has long finished, or failed and its Service will plan it again).
+ */
+export class MembershipLedger {
+  readonly #started = new Map<string, { owner: string; at: number }>();
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(ttlMs = 15_000, now: () => number = Date.now) {
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  /** The instances of `op` no other Service has started the same change for; records them as started. */
+  claim(op: { kind: string; zone: string; group: string; instances: string[] }, owner: string): string[] {
+    const now = this.#now();
+    const free = op.instances.filter((instance) => {
+      const entry = this.#started.get(`${op.kind} ${op.zone}/${op.group} ${instance}`);
+      return entry === undefined || entry.owner === owner || now - entry.at > this.#ttlMs;
+    });
+    for (const instance of free)
+      this.#started.set(`${op.kind} ${op.zone}/${op.group} ${instance}`, { owner, at: now });
+    return free;
+  }
+}
+
 export interface ApplyContext {
   client: ComputeClient;
   config: GcpConfig;
   tracker: OperationTracker;
   lock: KeyedLock;
+  membership: MembershipLedger;
   logger: Logger;
   /** The Service the writes are for (ownership descriptions; operations remembered under its UID). */
   service: ServiceRef;
@@ -79,7 +108,11 @@ export async function applyOperations(
     ops.map(async (op) => {
       const target = describeOperation(op);
       const key = sharedKey(op, context.service, context.config);
-      const run = () => start(op, context);
+      const run = async () => {
+        if (op.kind !== 'addInstances' && op.kind !== 'removeInstances') return start(op, context);
+        const instances = context.membership.claim(op, context.service.uid);
+        return instances.length === 0 ? undefined : start({ ...op, instances }, context);
+      };
       try {
         const ref = key ? await context.lock.run(key, run) : await run();
         if (ref) {

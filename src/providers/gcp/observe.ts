@@ -305,26 +305,31 @@ async function readInstanceGroups(
       for (const group of scoped.instanceGroups ?? []) if (group.name === name) groups.push(group);
     }
   });
-  return Promise.all(
-    groups.map(async (group) => {
+  // A group deleted between the list and the member read (a removal finishing) is simply gone.
+  const read = await Promise.all(
+    groups.map(async (group): Promise<Existing<InstanceGroupSpec> | undefined> => {
       const zone = lastSegment(String(group.zone));
-      const [members] = await client.call('instanceGroups.listInstances', () =>
-        client.instanceGroups.listInstances({
-          project,
-          zone,
-          instanceGroup: name,
-          instanceGroupsListInstancesRequestResource: { instanceState: 'ALL' },
-        }),
+      const answer = await found(() =>
+        client.call('instanceGroups.listInstances', () =>
+          client.instanceGroups.listInstances({
+            project,
+            zone,
+            instanceGroup: name,
+            instanceGroupsListInstancesRequestResource: { instanceState: 'ALL' },
+          }),
+        ),
       );
+      if (!answer) return undefined;
       return {
         name,
         zone,
         network: relative(group.network),
-        instances: members.map((m) => relative(m.instance)).sort(),
+        instances: answer[0].map((m) => relative(m.instance)).sort(),
         selfLink: relative(group.selfLink),
         description: String(group.description ?? ''),
         ...(group.fingerprint ? { fingerprint: group.fingerprint } : {}),
       };
     }),
   );
+  return defined(read);
 }

@@ -218,10 +218,14 @@ export function planLoadBalancer(
     }
     const add = group.instances.filter((i) => !have.instances.some((h) => sameResource(h, i)));
     const remove = have.instances.filter((h) => !group.instances.some((i) => sameResource(h, i)));
+    // One membership change per group at a time: Compute refuses a second while the first runs.
     if (add.length > 0)
       ops.push({ kind: 'addInstances', group: group.name, zone: group.zone, instances: add });
-    if (remove.length > 0)
+    if (remove.length > 0 && add.length > 0)
+      deferred.push(`instance group ${group.name} in ${group.zone}: removals`);
+    else if (remove.length > 0) {
       ops.push({ kind: 'removeInstances', group: group.name, zone: group.zone, instances: remove });
+    }
   }
   // A zone without eligible nodes keeps its (shared) group, emptied; removal deletes it when unused.
   for (const have of observed.instanceGroups) {

@@ -13,7 +13,7 @@ import type {
   RemoveResult,
   WatchedResource,
 } from '../provider.ts';
-import { applyOperations, describeOperation, KeyedLock } from './apply.ts';
+import { applyOperations, describeOperation, KeyedLock, MembershipLedger } from './apply.ts';
 import { type ComputeCallEvent, ComputeClient } from './client.ts';
 import { ComputeCallError } from './errors.ts';
 import type { GcpConfig, GcpObserved, GcpPlan, GcpSettings } from './model.ts';
@@ -62,6 +62,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
   readonly #client: ComputeClient;
   readonly #tracker = new OperationTracker();
   readonly #lock = new KeyedLock();
+  readonly #membership = new MembershipLedger();
   readonly #log: Logger;
   readonly #requeueMs: number;
 
@@ -143,6 +144,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
         config: this.#config,
         tracker: this.#tracker,
         lock: this.#lock,
+        membership: this.#membership,
         logger: this.#log,
         service: intent.service,
       });
@@ -188,6 +190,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       config: this.#config,
       tracker: this.#tracker,
       lock: this.#lock,
+      membership: this.#membership,
       logger: this.#log,
       service,
     });
