@@ -1,9 +1,9 @@
 // The provider registry: adding a provider means adding a folder and one line here.
 
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { readFileSync } from 'node:fs';
 import { AwsProvider } from './aws/provider.ts';
 import { AzureProvider } from './azure/provider.ts';
 import { GcpProvider } from './gcp/provider.ts';
@@ -13,6 +13,17 @@ import type { Provider } from './provider.ts';
 export interface ProviderDeps {
   log: Logger;
   metrics: Metrics;
+}
+
+/** Every cloud client reports each API call attempt the same way: into the cloud-call metrics. */
+function recordCall(deps: ProviderDeps) {
+  return (call: { service: string; api: string; outcome: string; durationMs: number }): void =>
+    deps.metrics.recordCloudCall({
+      service: call.service,
+      operation: call.api,
+      outcome: call.outcome,
+      seconds: call.durationMs / 1000,
+    });
 }
 
 export function createProvider(config: Config, deps: ProviderDeps): Provider {
@@ -25,13 +36,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
         ...config.aws!,
         cluster: config.clusterName,
         logger: deps.log.child({ provider: 'aws' }),
-        onCall: (call) =>
-          deps.metrics.recordCloudCall({
-            service: call.service,
-            operation: call.api,
-            outcome: call.outcome,
-            seconds: call.durationMs / 1000,
-          }),
+        onCall: recordCall(deps),
       }) as Provider;
     case 'azure': {
       // loadConfig fills config.azure whenever the provider is azure.
@@ -42,13 +47,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
         ...(caFile ? { caCertificate: readFileSync(caFile, 'utf8') } : {}),
         cluster: config.clusterName,
         logger: deps.log,
-        onCall: (call) =>
-          deps.metrics.recordCloudCall({
-            service: call.service,
-            operation: call.api,
-            outcome: call.outcome,
-            seconds: call.durationMs / 1000,
-          }),
+        onCall: recordCall(deps),
       }) as Provider;
     }
     case 'gcp': {
@@ -58,13 +57,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
         config: { ...gcp, cluster: config.clusterName },
         ...(endpoint ? { endpoint } : {}),
         logger: deps.log,
-        onCall: (call) =>
-          deps.metrics.recordCloudCall({
-            service: call.service,
-            operation: call.api,
-            outcome: call.outcome,
-            seconds: call.durationMs / 1000,
-          }),
+        onCall: recordCall(deps),
       }) as Provider;
     }
   }

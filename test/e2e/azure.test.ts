@@ -20,7 +20,15 @@ import { testCluster } from '../harness/test-cluster.ts';
 import type { JsonObject } from '../sim/azure/json.ts';
 import type { AzureSimulator } from '../sim/azure/simulator.ts';
 import { NODES, RG, startTestSimulator } from '../sim/azure/testing.ts';
-import { clients, eventsFor, kubectl, readService, SluiceProcess, waitFor } from './support.ts';
+import {
+  clients,
+  eventsFor,
+  kubectl,
+  readService,
+  SluiceProcess,
+  waitFor,
+  waitForIngressIp,
+} from './support.ts';
 
 const CLASS = 'sluice.dev/e2e-azure';
 const CLUSTER = 'e2e-azure';
@@ -90,18 +98,8 @@ function service(
   };
 }
 
-async function ipOf(name: string, timeoutMs = 60_000): Promise<{ ip: string; service: V1Service }> {
-  let latest: V1Service | undefined;
-  await waitFor(
-    async () => {
-      latest = await readService(api.core, NS, name);
-      return latest?.status?.loadBalancer?.ingress?.[0]?.ip !== undefined;
-    },
-    timeoutMs,
-    () => `no IP on ${name}: ${JSON.stringify(latest?.status)}\n${sluice?.tail()}`,
-  );
-  return { ip: latest!.status!.loadBalancer!.ingress![0]!.ip!, service: latest! };
-}
+const ipOf = (name: string, timeoutMs = 60_000) =>
+  waitForIngressIp(api.core, NS, name, timeoutMs, () => sluice?.tail() ?? '');
 
 const props = (resource: JsonObject | undefined): JsonObject =>
   (resource?.properties as JsonObject | undefined) ?? {};

@@ -11,7 +11,15 @@ import type { V1Service } from '@kubernetes/client-node';
 import { testCluster } from '../harness/test-cluster.ts';
 import { type GcpSimulator, startGcpSimulator } from '../sim/gcp/server.ts';
 import type { ProjectSnapshot } from '../sim/gcp/simulator.ts';
-import { clients, eventsFor, kubectl, readService, SluiceProcess, waitFor } from './support.ts';
+import {
+  clients,
+  eventsFor,
+  kubectl,
+  readService,
+  SluiceProcess,
+  waitFor,
+  waitForIngressIp,
+} from './support.ts';
 
 const CLASS = 'sluice.dev/e2e-gcp';
 const CLUSTER = 'e2e-gcp';
@@ -86,18 +94,8 @@ function service(
   };
 }
 
-async function ipOf(name: string, timeoutMs = 60_000): Promise<{ ip: string; service: V1Service }> {
-  let latest: V1Service | undefined;
-  await waitFor(
-    async () => {
-      latest = await readService(api.core, NS, name);
-      return latest?.status?.loadBalancer?.ingress?.[0]?.ip !== undefined;
-    },
-    timeoutMs,
-    () => `no IP on ${name}: ${JSON.stringify(latest?.status)}\n${sluice?.tail()}`,
-  );
-  return { ip: latest!.status!.loadBalancer!.ingress![0]!.ip!, service: latest! };
-}
+const ipOf = (name: string, timeoutMs = 60_000) =>
+  waitForIngressIp(api.core, NS, name, timeoutMs, () => sluice?.tail() ?? '');
 
 async function untilCloud(check: (s: ProjectSnapshot) => boolean, what: string, timeoutMs = 60_000) {
   let seen: ProjectSnapshot | undefined;

@@ -243,6 +243,26 @@ export async function waitForAddress(
   return ip!;
 }
 
+/** Waits until the Service publishes an IP and returns it with the Service; `context` adds to the timeout message. */
+export async function waitForIngressIp(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  timeoutMs = 60_000,
+  context: () => string = () => '',
+): Promise<{ ip: string; service: V1Service }> {
+  let latest: V1Service | undefined;
+  await waitFor(
+    async () => {
+      latest = await readService(core, namespace, name);
+      return latest?.status?.loadBalancer?.ingress?.[0]?.ip !== undefined;
+    },
+    timeoutMs,
+    () => `no IP on ${namespace}/${name}: ${JSON.stringify(latest?.status)}\n${context()}`,
+  );
+  return { ip: latest!.status!.loadBalancer!.ingress![0]!.ip!, service: latest! };
+}
+
 export async function eventsFor(
   clientsOf: Clients,
   namespace: string,

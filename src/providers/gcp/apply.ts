@@ -15,7 +15,7 @@ import {
   isNotFound,
   isQuota,
 } from './errors.ts';
-import type { GcpConfig, GcpOperation } from './model.ts';
+import type { BackendServiceSpec, FirewallSpec, GcpConfig, GcpOperation, HealthCheckSpec } from './model.ts';
 import { ownershipDescription } from './names.ts';
 import type { OperationTracker } from './observe.ts';
 
@@ -343,18 +343,7 @@ function isShared(name: string, service: ServiceRef): boolean {
   return !name.includes(service.uid.replace(/-/g, '').toLowerCase());
 }
 
-function healthCheckBody(
-  spec: {
-    name: string;
-    port: number;
-    requestPath: string;
-    checkIntervalSec: number;
-    timeoutSec: number;
-    healthyThreshold: number;
-    unhealthyThreshold: number;
-  },
-  description: string | undefined,
-) {
+function healthCheckBody(spec: HealthCheckSpec, description: string | undefined) {
   return {
     name: spec.name,
     ...(description !== undefined ? { description } : {}),
@@ -367,7 +356,7 @@ function healthCheckBody(
   };
 }
 
-function backendBody(spec: import('./model.ts').BackendServiceSpec) {
+function backendBody(spec: BackendServiceSpec) {
   return {
     name: spec.name,
     loadBalancingScheme: spec.scheme,
@@ -379,7 +368,7 @@ function backendBody(spec: import('./model.ts').BackendServiceSpec) {
   };
 }
 
-function firewallBody(spec: import('./model.ts').FirewallSpec, description: string | undefined) {
+function firewallBody(spec: FirewallSpec, description: string | undefined) {
   return {
     name: spec.name,
     ...(description !== undefined ? { description } : {}),

@@ -13,7 +13,13 @@ import type {
   RemoveResult,
   WatchedResource,
 } from '../provider.ts';
-import { applyOperations, describeOperation, KeyedLock, MembershipLedger } from './apply.ts';
+import {
+  type ApplyContext,
+  applyOperations,
+  describeOperation,
+  KeyedLock,
+  MembershipLedger,
+} from './apply.ts';
 import { type ComputeCallEvent, ComputeClient } from './client.ts';
 import { ComputeCallError } from './errors.ts';
 import type { GcpConfig, GcpObserved, GcpPlan, GcpSettings } from './model.ts';
@@ -139,15 +145,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       };
     }
     try {
-      const outcome = await applyOperations(plan.ops, {
-        client: this.#client,
-        config: this.#config,
-        tracker: this.#tracker,
-        lock: this.#lock,
-        membership: this.#membership,
-        logger: this.#log,
-        service: intent.service,
-      });
+      const outcome = await applyOperations(plan.ops, this.#applyContext(intent.service));
       if (outcome.problem)
         return { kind: 'failed', reason: outcome.problem.reason, message: outcome.problem.message };
       const steps = [...plan.ops.map(describeOperation), ...plan.deferred, ...outcome.waiting];
@@ -185,7 +183,18 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
     if (plan.ops.length === 0 && observed.running.length === 0 && plan.deferred.length === 0) {
       return { kind: 'gone', released: [] };
     }
-    const outcome = await applyOperations(plan.ops, {
+    const outcome = await applyOperations(plan.ops, this.#applyContext(service));
+    // Only the cluster's shared resources were left and another Service took them meanwhile: done.
+    if (!ownLeft && outcome.started === 0) return { kind: 'gone', released: [] };
+    return {
+      kind: 'pending',
+      message: `deleting in Compute Engine: ${[...plan.ops.map(describeOperation), ...plan.deferred, ...outcome.waiting].slice(0, 5).join('; ')}`,
+      retryAfterMs: this.#requeueMs,
+    };
+  }
+
+  #applyContext(service: ServiceRef): ApplyContext {
+    return {
       client: this.#client,
       config: this.#config,
       tracker: this.#tracker,
@@ -193,13 +202,6 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       membership: this.#membership,
       logger: this.#log,
       service,
-    });
-    // Only the cluster's shared resources were left and another Service took them meanwhile: done.
-    if (!ownLeft && outcome.started === 0) return { kind: 'gone', released: [] };
-    return {
-      kind: 'pending',
-      message: `deleting in Compute Engine: ${[...plan.ops.map(describeOperation), ...plan.deferred, ...outcome.waiting].slice(0, 5).join('; ')}`,
-      retryAfterMs: this.#requeueMs,
     };
   }
 
