@@ -63,6 +63,83 @@ describe('readGcpSettings', () => {
     assert.equal(settings?.allowGlobalAccess, true);
   });
 
+  const schemes: Array<[string, Partial<LoadBalancerIntent>, 'EXTERNAL' | 'INTERNAL']> = [
+    [
+      'External, explicitly',
+      { annotations: { 'networking.gke.io/load-balancer-type': 'External' } },
+      'EXTERNAL',
+    ],
+    ['a blank type is not set', { annotations: { 'networking.gke.io/load-balancer-type': ' ' } }, 'EXTERNAL'],
+    [
+      'the portable key alone',
+      { internal: true, annotations: { 'sluice.dev/internal': 'true' } },
+      'INTERNAL',
+    ],
+    [
+      'both GKE keys and the portable key agree',
+      {
+        internal: true,
+        annotations: {
+          'sluice.dev/internal': 'true',
+          'networking.gke.io/load-balancer-type': 'Internal',
+          'cloud.google.com/load-balancer-type': 'internal',
+        },
+      },
+      'INTERNAL',
+    ],
+    [
+      // decide() reports the bad value (and reads it as false); it does not vote against the GKE key.
+      'a portable value that is not a boolean does not vote',
+      {
+        internal: false,
+        annotations: { 'sluice.dev/internal': 'maybe', 'cloud.google.com/load-balancer-type': 'Internal' },
+      },
+      'INTERNAL',
+    ],
+  ];
+  for (const [what, overrides, want] of schemes) {
+    it(`scheme: ${what}`, () => {
+      const { settings, problems: found } = read(overrides);
+      assert.deepEqual(found, []);
+      assert.equal(settings?.scheme, want);
+    });
+  }
+
+  const INTERNAL = { 'networking.gke.io/load-balancer-type': 'Internal' };
+  const SUBNET = 'networking.gke.io/internal-load-balancer-subnet';
+  const subnets: Array<[string, string | undefined, { subnetwork?: string }, string]> = [
+    ['the configured one', undefined, { subnetwork: 'nodes' }, 'nodes'],
+    ['a name beats the configured one', 'ilb-subnet', { subnetwork: 'nodes' }, 'ilb-subnet'],
+    ['a partial URL', 'projects/p/regions/r/subnetworks/ilb', {}, 'projects/p/regions/r/subnetworks/ilb'],
+    [
+      'a full URL',
+      'https://www.googleapis.com/compute/v1/projects/p/regions/r/subnetworks/ilb',
+      {},
+      'https://www.googleapis.com/compute/v1/projects/p/regions/r/subnetworks/ilb',
+    ],
+    ['a blank annotation falls back to the configured one', '', { subnetwork: 'nodes' }, 'nodes'],
+  ];
+  for (const [what, annotation, config, want] of subnets) {
+    it(`internal subnetwork: ${what}`, () => {
+      const annotations = annotation === undefined ? INTERNAL : { ...INTERNAL, [SUBNET]: annotation };
+      const { settings, problems: found } = read({ annotations }, config);
+      assert.deepEqual(found, []);
+      assert.equal(settings?.subnetwork, want);
+    });
+  }
+
+  it('an external load balancer has no subnetwork, whatever is configured', () => {
+    assert.equal(read({}, { subnetwork: 'nodes' }).settings?.subnetwork, undefined);
+  });
+
+  it('global access "false" on an internal Service', () => {
+    const { settings, problems: found } = read({
+      annotations: { ...INTERNAL, 'networking.gke.io/internal-load-balancer-allow-global-access': 'false' },
+    });
+    assert.deepEqual(found, []);
+    assert.equal(settings?.allowGlobalAccess, false);
+  });
+
   const cases: Array<[string, Partial<LoadBalancerIntent>, string[], { subnetwork?: string }?]> = [
     [
       'an unknown type',
@@ -172,6 +249,65 @@ describe('readGcpSettings', () => {
       { trafficPolicy: 'Local' },
       ['error InvalidSpec spec.healthCheckNodePort'],
     ],
+    [
+      'the portable key disagrees the other way',
+      {
+        internal: true,
+        annotations: { 'sluice.dev/internal': 'true', 'networking.gke.io/load-balancer-type': 'External' },
+      },
+      ['error ConflictingAnnotations sluice.dev/internal'],
+    ],
+    [
+      'global access not a boolean on an external Service',
+      { annotations: { 'networking.gke.io/internal-load-balancer-allow-global-access': 'sometimes' } },
+      ['error InvalidAnnotation networking.gke.io/internal-load-balancer-allow-global-access'],
+    ],
+    ['IPv6 only', { ipFamilies: ['IPv6'] }, ['error Unsupported spec.ipFamilies']],
+    [
+      'source ranges from an annotation name it',
+      { sourceRanges: ['10.0.0.0/8', '2001:db8::/32'], sourceRangesField: 'sluice.dev/source-ranges' },
+      ['error Unsupported sluice.dev/source-ranges'],
+    ],
+    [
+      'every problem at once, not only the first',
+      {
+        annotations: {
+          'cloud.google.com/load-balancer-type': 'Internal',
+          'networking.gke.io/internal-load-balancer-subnet': 'Bad_Subnet',
+          'cloud.google.com/network-tier': 'Gold',
+          'cloud.google.com/l4-rbs': 'enabled',
+        },
+        ports: [{ name: 's', protocol: 'SCTP', port: 9 }],
+      },
+      [
+        'error InvalidAnnotation networking.gke.io/internal-load-balancer-subnet',
+        'error InvalidAnnotation cloud.google.com/network-tier',
+        'warning Unsupported cloud.google.com/l4-rbs',
+        'error Unsupported spec.ports',
+      ],
+    ],
+    [
+      'annotations of nobody Sluice knows are ignored',
+      { annotations: { 'cloud.google.com/some-future-key': 'x', 'example.com/team': 'web' } },
+      [],
+    ],
+    [
+      'PreferDualStack is served on IPv4',
+      { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] },
+      [],
+    ],
+    ...[
+      'cloud.google.com/l4-rbs',
+      'networking.gke.io/weighted-load-balancing',
+      'cloud.google.com/neg',
+      'networking.gke.io/load-balancer-ip-addresses',
+      'cloud.google.com/backend-config',
+      'alpha.cloud.google.com/load-balancer-backend-share',
+    ].map((key): [string, Partial<LoadBalancerIntent>, string[]] => [
+      `not implemented: ${key}`,
+      { annotations: { [key]: 'x' } },
+      [`warning Unsupported ${key}`],
+    ]),
   ];
   for (const [what, overrides, want, config] of cases) {
     it(what, () => {
@@ -205,6 +341,88 @@ describe('readGcpSettings', () => {
     assert.equal(settings?.requestedIp, '203.0.113.9');
     assert.deepEqual(settings?.healthCheck, { kind: 'service', port: 32000 });
     assert.deepEqual(settings?.ports, { TCP: [80, 443], UDP: [53] });
+  });
+
+  // What a user reads is `${field}: ${message}` (Events, conditions): the key is the field, the message
+  // names the value and what to do.
+  const text = (overrides: Partial<LoadBalancerIntent>, config: { subnetwork?: string } = CONFIG) =>
+    read(overrides, config).problems.map((p) => `${p.field}: ${p.message}`);
+  const messages: Array<[string, Partial<LoadBalancerIntent>, RegExp, { subnetwork?: string }?]> = [
+    [
+      'an unknown type names the key and the value',
+      { annotations: { 'cloud.google.com/load-balancer-type': 'Regional' } },
+      /^cloud\.google\.com\/load-balancer-type: .*"Regional".*Internal or External/,
+    ],
+    [
+      'a bad tier names the key, the value and what is accepted',
+      { annotations: { 'cloud.google.com/network-tier': 'Gold' } },
+      /^cloud\.google\.com\/network-tier: .*"Gold".*Premium or Standard/,
+    ],
+    [
+      'no subnetwork says both ways to give one',
+      { annotations: INTERNAL },
+      /^networking\.gke\.io\/internal-load-balancer-subnet: .*networking\.gke\.io\/internal-load-balancer-subnet.*--gcp-subnetwork/,
+      {},
+    ],
+    [
+      'a key Sluice does not implement has no effect',
+      { annotations: { 'cloud.google.com/backend-config': '{}' } },
+      /^cloud\.google\.com\/backend-config: has no effect/,
+    ],
+    [
+      'SCTP names the port',
+      { ports: [{ name: 's', protocol: 'SCTP', port: 3868 }] },
+      /^spec\.ports: SCTP\/3868/,
+    ],
+    [
+      'conflicting keys name both',
+      {
+        annotations: {
+          'networking.gke.io/load-balancer-type': 'Internal',
+          'cloud.google.com/load-balancer-type': 'External',
+        },
+      },
+      /^cloud\.google\.com\/load-balancer-type: says external but networking\.gke\.io\/load-balancer-type says internal/,
+    ],
+    [
+      'an IPv6 requested address names it',
+      { requestedAddresses: ['2001:db8::1'] },
+      /^spec\.loadBalancerIP: 2001:db8::1/,
+    ],
+  ];
+  for (const [what, overrides, want, config] of messages) {
+    it(`message: ${what}`, () => {
+      const found = text(overrides, config);
+      assert.equal(found.length, 1, found.join('\n'));
+      assert.match(found[0]!, want);
+    });
+  }
+
+  it('ports: sorted, unique, by protocol; the same number on TCP and UDP is two ports', () => {
+    const { settings } = read({
+      ports: [
+        { name: 'dns-tcp', protocol: 'TCP', port: 53 },
+        { name: 'https', protocol: 'TCP', port: 443 },
+        { name: 'alt', protocol: 'TCP', port: 53 },
+        { name: 'dns', protocol: 'UDP', port: 53 },
+        { name: 'http', protocol: 'TCP', port: 80 },
+      ],
+    });
+    assert.deepEqual(settings?.ports, { TCP: [53, 80, 443], UDP: [53] });
+  });
+
+  it('does not change the intent it reads', () => {
+    const intent = plainIntent({
+      sourceRanges: ['192.0.2.0/24'],
+      ports: [
+        { name: 'b', protocol: 'TCP', port: 443 },
+        { name: 'a', protocol: 'TCP', port: 80 },
+      ],
+    });
+    const before = structuredClone(intent);
+    const { settings } = readGcpSettings(intent, CONFIG);
+    settings?.sourceRanges.push('198.51.100.0/24');
+    assert.deepEqual(intent, before);
   });
 });
 

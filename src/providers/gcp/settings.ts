@@ -1,6 +1,7 @@
 // What a Service asks of a GCP passthrough load balancer: its GKE annotations, the portable
 // sluice.dev/* keys (already read into the intent by decide()), and its spec, validated against
 // what Compute can build. Pure. Every problem names the key and the value and says what is accepted.
+import { parseBoolean, SLUICE } from '../../intent/annotations.ts';
 import type { LoadBalancerIntent, Problem, ProblemReason } from '../../intent/types.ts';
 import type { GcpConfig, GcpSettings, L4Protocol, Scheme } from './model.ts';
 
@@ -34,19 +35,27 @@ export function readGcpSettings(
   const report = (severity: Problem['severity'], reason: ProblemReason, field: string, message: string) =>
     problems.push({ severity, reason, field, message });
   const annotations = intent.annotations;
+  // Trimmed; blank counts as not set, as it does for every other key (decide() and the AWS reader).
+  const value = (key: string): string | undefined => {
+    const raw = Object.hasOwn(annotations, key) ? annotations[key]?.trim() : undefined;
+    return raw === '' ? undefined : raw;
+  };
 
   // Scheme: the GKE keys (either spelling, any case) and the portable sluice.dev/internal must agree.
   const schemes: Array<{ key: string; scheme: Scheme }> = [];
   for (const key of [GKE.type, GKE.legacyType]) {
-    const value = annotations[key];
-    if (value === undefined) continue;
-    const lower = value.trim().toLowerCase();
+    const given = value(key);
+    if (given === undefined) continue;
+    const lower = given.toLowerCase();
     if (lower === 'internal') schemes.push({ key, scheme: 'INTERNAL' });
     else if (lower === 'external') schemes.push({ key, scheme: 'EXTERNAL' });
-    else report('error', 'InvalidAnnotation', key, `"${value}" is not Internal or External`);
+    else report('error', 'InvalidAnnotation', key, `"${given}" is not Internal or External`);
   }
-  if (annotations['sluice.dev/internal'] !== undefined) {
-    schemes.push({ key: 'sluice.dev/internal', scheme: intent.internal ? 'INTERNAL' : 'EXTERNAL' });
+  // The portable key votes only when it is a boolean: decide() already reported a bad or blank value
+  // (and read it as false), and a second, "conflicting" error about it would only mislead.
+  const portable = value(SLUICE.internal);
+  if (portable !== undefined && parseBoolean(portable) !== undefined) {
+    schemes.push({ key: SLUICE.internal, scheme: intent.internal ? 'INTERNAL' : 'EXTERNAL' });
   }
   const disagreeing = schemes.find((s) => s.scheme !== schemes[0]?.scheme);
   if (disagreeing && schemes[0]) {
@@ -61,7 +70,7 @@ export function readGcpSettings(
   const internal = scheme === 'INTERNAL';
 
   let subnetwork: string | undefined;
-  const subnetValue = annotations[GKE.subnet];
+  const subnetValue = value(GKE.subnet);
   if (subnetValue !== undefined) {
     if (!internal)
       report('warning', 'InvalidAnnotation', GKE.subnet, 'has no effect on an external load balancer');
@@ -86,7 +95,7 @@ export function readGcpSettings(
   }
 
   let allowGlobalAccess = false;
-  const globalValue = annotations[GKE.globalAccess];
+  const globalValue = value(GKE.globalAccess);
   if (globalValue !== undefined) {
     if (globalValue !== 'true' && globalValue !== 'false') {
       report('error', 'InvalidAnnotation', GKE.globalAccess, `"${globalValue}" is not "true" or "false"`);
@@ -96,9 +105,9 @@ export function readGcpSettings(
   }
 
   let networkTier: GcpSettings['networkTier'] = 'PREMIUM';
-  const tierValue = annotations[GKE.tier];
+  const tierValue = value(GKE.tier);
   if (tierValue !== undefined) {
-    const lower = tierValue.trim().toLowerCase();
+    const lower = tierValue.toLowerCase();
     if (lower !== 'premium' && lower !== 'standard') {
       report('error', 'InvalidAnnotation', GKE.tier, `"${tierValue}" is not Premium or Standard`);
     } else if (internal) {
@@ -107,7 +116,7 @@ export function readGcpSettings(
   }
 
   for (const [key, why] of Object.entries(UNSUPPORTED_GKE_KEYS)) {
-    if (annotations[key] !== undefined) report('warning', 'Unsupported', key, `has no effect: ${why}`);
+    if (value(key) !== undefined) report('warning', 'Unsupported', key, `has no effect: ${why}`);
   }
 
   // Addresses and families: a passthrough load balancer here serves one IPv4 address.
