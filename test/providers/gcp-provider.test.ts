@@ -7,6 +7,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadBalancerIntent, TargetNode } from '../../src/intent/types.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { ComputeCallError } from '../../src/providers/gcp/errors.ts';
 import type { GcpConfig } from '../../src/providers/gcp/model.ts';
 import { GcpProvider } from '../../src/providers/gcp/provider.ts';
 import type { ApplyResult } from '../../src/providers/provider.ts';
@@ -89,10 +90,20 @@ function intent(n: number, overrides: Partial<LoadBalancerIntent> = {}): LoadBal
   });
 }
 
+/** Throttled or failing after all the client's retries: the controller backs off and tries again. */
+function retriedByController(error: unknown): boolean {
+  return error instanceof ComputeCallError && error.failure.retryable;
+}
+
 async function reconcile(provider: GcpProvider, i: LoadBalancerIntent): Promise<ApplyResult> {
   const error = provider.validate(i).find((p) => p.severity === 'error');
   if (error) return { kind: 'failed', reason: error.reason, message: error.message };
-  return provider.apply(i, provider.plan(i, await provider.observe(i)));
+  try {
+    return await provider.apply(i, provider.plan(i, await provider.observe(i)));
+  } catch (thrown) {
+    if (!retriedByController(thrown)) throw thrown;
+    return { kind: 'pending', message: String(thrown), retryAfterMs: 50 };
+  }
 }
 
 /** Reconciles until ready or failed, as the controller does; returns the last answer and the rounds. */
@@ -116,7 +127,12 @@ async function ready(provider: GcpProvider, i: LoadBalancerIntent): Promise<stri
 
 async function removeUntilGone(provider: GcpProvider, i: LoadBalancerIntent): Promise<void> {
   for (let round = 0; round < 200; round++) {
-    const result = await provider.remove(i.service, `${i.service.namespace}/${i.service.name}`);
+    const result = await provider
+      .remove(i.service, `${i.service.namespace}/${i.service.name}`)
+      .catch((thrown: unknown) => {
+        if (!retriedByController(thrown)) throw thrown;
+        return { kind: 'pending' as const, message: String(thrown), retryAfterMs: 50 };
+      });
     if (result.kind === 'gone') return;
     await sleep(Math.min(result.retryAfterMs, 50));
   }
@@ -375,6 +391,150 @@ describe('GCP provider against the Compute simulator', () => {
     assert.equal(result.kind === 'failed' && result.reason, 'NameConflict');
     const firewall = (project().firewalls as Resource[]).find((f) => f.name === name);
     assert.deepEqual(firewall?.sourceRanges, ['10.0.0.0/8'], 'left as it was');
+  });
+
+  it('source ranges and node tags reach the client firewall; a change patches it in place', async () => {
+    seedNodes();
+    const provider = newProvider();
+    const svc = intent(14, { sourceRanges: ['192.0.2.0/24', '198.51.100.8/29'] });
+    const ip = await ready(provider, svc);
+    const clientRule = () => ownedBy(project().firewalls, svc).find((f) => f.destinationRanges !== undefined);
+    assert.deepEqual(clientRule()?.sourceRanges, ['192.0.2.0/24', '198.51.100.8/29']);
+    assert.deepEqual(clientRule()?.destinationRanges, [ip]);
+    assert.deepEqual(clientRule()?.targetTags, ['kube-node']);
+    assert.deepEqual(clientRule()?.allowed, [{ IPProtocol: 'tcp', ports: ['80', '443'] }]);
+    const before = sim.counters();
+    const narrower = intent(14, { sourceRanges: ['192.0.2.0/24'] });
+    assert.equal(await ready(provider, narrower), ip);
+    assert.deepEqual(clientRule()?.sourceRanges, ['192.0.2.0/24']);
+    const after = sim.counters();
+    assert.equal((after['firewalls.patch'] ?? 0) - (before['firewalls.patch'] ?? 0), 1);
+    assert.equal((after['firewalls.delete'] ?? 0) - (before['firewalls.delete'] ?? 0), 0);
+    await removeUntilGone(provider, narrower);
+    assert.deepEqual(project().created, []);
+  });
+
+  it('internal: a requested IP nobody reserved is reserved by Sluice in the subnet, and released with the Service', async () => {
+    seedNodes();
+    const provider = newProvider();
+    const svc = intent(15, {
+      annotations: { 'networking.gke.io/load-balancer-type': 'Internal' },
+      requestedAddresses: ['10.128.0.77'],
+    });
+    assert.equal(await ready(provider, svc), '10.128.0.77');
+    const [address] = ownedBy(project().addresses, svc);
+    assert.equal(address?.address, '10.128.0.77');
+    assert.equal(address?.addressType, 'INTERNAL');
+    assert.equal(last(address?.subnetwork), 'default');
+    await removeUntilGone(provider, svc);
+    assert.deepEqual(project().created, [], 'the address Sluice reserved goes with the Service');
+  });
+
+  it('an internal Service in a subnetwork that does not exist: SubnetNotFound, nothing created', async () => {
+    seedNodes();
+    const provider = newProvider();
+    const svc = intent(16, {
+      annotations: {
+        'networking.gke.io/load-balancer-type': 'Internal',
+        'networking.gke.io/internal-load-balancer-subnet': 'no-such-subnet',
+      },
+    });
+    const result = await converge(provider, svc);
+    assert.equal(result.kind, 'failed');
+    assert.equal(result.kind === 'failed' && result.reason, 'SubnetNotFound');
+    assert.match(result.kind === 'failed' ? result.message : '', /no-such-subnet/);
+    assert.deepEqual(project().created, []);
+  });
+
+  it('over quota: failed QuotaExceeded naming the quota; converges once the quota allows it', async () => {
+    seedNodes();
+    sim.quotas.set({ limits: { FORWARDING_RULES: 0 } });
+    const provider = newProvider();
+    const svc = intent(17);
+    const result = await converge(provider, svc);
+    assert.equal(result.kind, 'failed', JSON.stringify(result));
+    assert.equal(result.kind === 'failed' && result.reason, 'QuotaExceeded');
+    assert.match(result.kind === 'failed' ? result.message : '', /FORWARDING_RULES/);
+    sim.quotas.set({ limits: { FORWARDING_RULES: 10 } });
+    await ready(provider, svc);
+    await removeUntilGone(provider, svc);
+    assert.deepEqual(project().created, []);
+  });
+
+  it('a restart while operations run: the new provider forgets them and still converges, one of everything', async () => {
+    seedNodes();
+    const first = newProvider();
+    const svc = intent(18, {
+      ports: [
+        { name: 'http', protocol: 'TCP', port: 80 },
+        { name: 'dns', protocol: 'UDP', port: 53 },
+      ],
+    });
+    sim.operations.hold();
+    for (let round = 0; round < 3; round++) assert.equal((await reconcile(first, svc)).kind, 'pending');
+    // The process dies with its operations RUNNING; the new one sees nothing of them yet.
+    const second = newProvider();
+    assert.equal((await reconcile(second, svc)).kind, 'pending');
+    sim.operations.release();
+    const ip = await ready(second, svc);
+    const s = project();
+    assert.equal(ownedBy(s.addresses, svc).length, 1);
+    assert.equal(ownedBy(s.forwardingRules, svc).length, 2);
+    assert.equal(ownedBy(s.backendServices, svc).length, 2);
+    assert.equal((s.healthChecks as Resource[]).length, 1);
+    assert.equal((s.instanceGroups as Resource[]).length, 2);
+    assert.ok(ownedBy(s.forwardingRules, svc).every((r) => r.IPAddress === ip));
+    const before = writes();
+    assert.equal((await reconcile(newProvider(), svc)).kind, 'ready');
+    assert.equal(writes(), before, 'a third start writes nothing');
+    await removeUntilGone(second, svc);
+    assert.deepEqual(project().created, []);
+  });
+
+  it('many Services at once on shared groups while nodes come and go: no errors, no lost members', async () => {
+    seedNodes();
+    sim.seed.instances(PROJECT, [{ zone: `${REGION}-c`, name: 'n-c1', tags: ['kube-node'] }]);
+    const nodeC: TargetNode = {
+      name: 'n-c1',
+      providerID: `gce://${PROJECT}/${REGION}-c/n-c1`,
+      labels: {},
+      internalAddresses: [],
+    };
+    const provider = newProvider();
+    const services = [20, 21, 22, 23, 24].map((n) => intent(n, { nodes: [NODES[0]!, NODES[1]!] }));
+    await Promise.all(services.map((svc) => ready(provider, svc)));
+    assert.deepEqual(members(), ['n-a1', 'n-b1']);
+    // A new zone and a node gone: every Service is woken with the new node set at once.
+    const next = [NODES[0]!, NODES[2]!, nodeC];
+    const before = sim.counters();
+    await Promise.all(services.map((svc) => ready(provider, { ...svc, nodes: next })));
+    assert.deepEqual(members(), ['n-a1', 'n-b2', 'n-c1']);
+    const after = sim.counters();
+    const delta = (method: string) => (after[method] ?? 0) - (before[method] ?? 0);
+    assert.equal(delta('instanceGroups.insert'), 1, 'one new group, in the new zone');
+    assert.equal(delta('instanceGroups.addInstances'), 2, 'one add per zone that gained a node');
+    assert.equal(delta('instanceGroups.removeInstances'), 1, 'one remove per zone that lost one');
+    for (const backend of project().backendServices as Resource[]) {
+      assert.equal((backend.backends as unknown[]).length, 3, `${String(backend.name)}: a group per zone`);
+    }
+    await Promise.all(services.map((svc) => removeUntilGone(provider, { ...svc, nodes: next })));
+    assert.deepEqual(project().created, []);
+  });
+
+  it('one Service removed while another is being created: the shared groups end up as the new one needs', async () => {
+    seedNodes();
+    const provider = newProvider();
+    const old = intent(25);
+    await ready(provider, old);
+    const fresh = intent(26);
+    await Promise.all([removeUntilGone(provider, old), ready(provider, fresh)]);
+    assert.deepEqual(members(), ['n-a1', 'n-b1', 'n-b2']);
+    assert.equal(ownedBy(project().forwardingRules, old).length, 0);
+    const before = writes();
+    assert.equal((await reconcile(provider, fresh)).kind, 'ready');
+    assert.equal(writes(), before);
+    await removeUntilGone(provider, fresh);
+    assert.deepEqual(project().created, []);
   });
 
   it('bad values are problems before anything is created', () => {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServiceRef } from '../../intent/types.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { ComputeClient, OperationRef } from './client.ts';
+import type { ComputeClient } from './client.ts';
 import {
   ComputeCallError,
   type ComputeFailure,
@@ -14,10 +14,11 @@ import {
   isInUse,
   isNotFound,
   isQuota,
+  isStale,
 } from './errors.ts';
 import type { BackendServiceSpec, FirewallSpec, GcpConfig, GcpOperation, HealthCheckSpec } from './model.ts';
 import { ownershipDescription } from './names.ts';
-import type { OperationTracker } from './observe.ts';
+import type { OperationRef, OperationTracker } from './operations.ts';
 
 /** One promise chain per shared resource: its writes go one at a time. */
 export class KeyedLock {
@@ -36,11 +37,13 @@ export class KeyedLock {
 }
 
 /**
- * Membership changes started recently, by group: a node change wakes every Service at once and each
- * plans the same add/remove; only the first sends it, the others leave it to that operation. An entry
- * expires (its operation has long finished, or failed and its Service will plan it again).
+ * Writes to the cluster's shared resources started recently, by what they change: a node change
+ * wakes every Service at once and each plans the same membership change (and a new zone's group);
+ * only the first sends it, the others leave it to that operation instead of sending it again while
+ * it runs. An entry expires (its operation has long finished, or failed and a Service plans it
+ * again), or is released at once when the call itself failed.
  */
-export class MembershipLedger {
+export class SharedWriteLedger {
   readonly #started = new Map<string, { owner: string; at: number }>();
   readonly #ttlMs: number;
   readonly #now: () => number;
@@ -50,16 +53,20 @@ export class MembershipLedger {
     this.#now = now;
   }
 
-  /** The instances of `op` no other Service has started the same change for; records them as started. */
-  claim(op: { kind: string; zone: string; group: string; instances: string[] }, owner: string): string[] {
+  /** The keys no other owner has started the same write for; records them as started by `owner`. */
+  claim(keys: readonly string[], owner: string): string[] {
     const now = this.#now();
-    const free = op.instances.filter((instance) => {
-      const entry = this.#started.get(`${op.kind} ${op.zone}/${op.group} ${instance}`);
+    const free = keys.filter((key) => {
+      const entry = this.#started.get(key);
       return entry === undefined || entry.owner === owner || now - entry.at > this.#ttlMs;
     });
-    for (const instance of free)
-      this.#started.set(`${op.kind} ${op.zone}/${op.group} ${instance}`, { owner, at: now });
+    for (const key of free) this.#started.set(key, { owner, at: now });
     return free;
+  }
+
+  /** The write did not start after all: others may send it. */
+  release(keys: readonly string[], owner: string): void {
+    for (const key of keys) if (this.#started.get(key)?.owner === owner) this.#started.delete(key);
   }
 }
 
@@ -68,7 +75,8 @@ export interface ApplyContext {
   config: GcpConfig;
   tracker: OperationTracker;
   lock: KeyedLock;
-  membership: MembershipLedger;
+  /** Shared writes other Services already started (see SharedWriteLedger). */
+  sharedWrites: SharedWriteLedger;
   logger: Logger;
   /** The Service the writes are for (ownership descriptions; operations remembered under its UID). */
   service: ServiceRef;
@@ -89,14 +97,14 @@ export function describeOperation(op: GcpOperation): string {
   return `${op.resource} ${'spec' in op ? op.spec.name : op.name} ${op.kind}`;
 }
 
-/** Which shared resource an operation writes, if any (the lock key). */
+/** Which shared resource an operation writes, if any (the lock key); one key per instance group. */
 function sharedKey(op: GcpOperation, service: ServiceRef, config: GcpConfig): string | undefined {
   if (op.kind === 'addInstances' || op.kind === 'removeInstances') return `ig/${op.zone}/${op.group}`;
-  if (op.resource === 'instanceGroup') return `ig/${'spec' in op ? op.spec.zone : op.zone}`;
+  if (op.resource === 'instanceGroup') {
+    return 'spec' in op ? `ig/${op.spec.zone}/${op.spec.name}` : `ig/${op.zone}/${op.name}`;
+  }
   const name = 'spec' in op ? op.spec.name : op.name;
-  return name.includes(service.uid.replace(/-/g, '').toLowerCase())
-    ? undefined
-    : `${op.resource}/${name}/${config.cluster}`;
+  return isShared(name, service) ? `${op.resource}/${name}/${config.cluster}` : undefined;
 }
 
 export async function applyOperations(
@@ -104,14 +112,25 @@ export async function applyOperations(
   context: ApplyContext,
 ): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = { started: 0, waiting: [] };
-  await Promise.all(
+  // Every write is started (and its operation remembered) before an unexpected error is reported:
+  // a failure of one must not leave another's operation unknown.
+  const results = await Promise.allSettled(
     ops.map(async (op) => {
       const target = describeOperation(op);
       const key = sharedKey(op, context.service, context.config);
+      const claimed: string[] = [];
       const run = async () => {
-        if (op.kind !== 'addInstances' && op.kind !== 'removeInstances') return start(op, context);
-        const instances = context.membership.claim(op, context.service.uid);
-        return instances.length === 0 ? undefined : start({ ...op, instances }, context);
+        if (op.kind === 'addInstances' || op.kind === 'removeInstances') {
+          const byInstance = new Map(op.instances.map((i) => [`${op.kind} ${op.zone}/${op.group} ${i}`, i]));
+          claimed.push(...context.sharedWrites.claim([...byInstance.keys()], context.service.uid));
+          const instances = claimed.map((k) => byInstance.get(k)!);
+          return instances.length === 0 ? undefined : start({ ...op, instances }, context);
+        }
+        if (key !== undefined && op.kind === 'insert') {
+          claimed.push(...context.sharedWrites.claim([`insert ${key}`], context.service.uid));
+          if (claimed.length === 0) return undefined;
+        }
+        return start(op, context);
       };
       try {
         const ref = key ? await context.lock.run(key, run) : await run();
@@ -120,21 +139,32 @@ export async function applyOperations(
           outcome.started++;
         }
       } catch (error) {
-        if (!(error instanceof ComputeCallError)) throw error;
+        if (!(error instanceof ComputeCallError)) {
+          context.sharedWrites.release(claimed, context.service.uid);
+          throw error;
+        }
         const failure = error.failure;
         if (done(op, failure)) return;
-        if (isInUse(failure) || failure.status === 412) {
+        context.sharedWrites.release(claimed, context.service.uid);
+        // In use (a delete before its user is gone), not ready (another operation on it runs), or a
+        // stale fingerprint: the next reconcile reads the resource again and retries.
+        if (isInUse(failure) || isStale(failure)) {
+          context.logger.info({ target, reason: failure.reason }, failure.message);
           outcome.waiting.push(`${target}: ${failure.message}`);
           return;
         }
         if (isQuota(failure)) {
+          context.logger.warn({ target, reason: failure.reason }, failure.message);
           outcome.problem = { reason: 'QuotaExceeded', message: `${target}: ${failure.message}` };
           return;
         }
+        context.logger.warn({ target, status: failure.status, reason: failure.reason }, failure.message);
         throw error;
       }
     }),
   );
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
   return outcome;
 }
 

@@ -19,17 +19,20 @@ import type { Logger } from '../../observability/logger.ts';
 import { backoffDelay, type RetryPolicy } from '../aws/client.ts';
 import { type Clock, type RateLimit, systemClock, TokenBucket } from '../aws/rate-limit.ts';
 import { ComputeCallError, describeComputeError } from './errors.ts';
+import { type OperationRef, type OperationScope, operationRef, type RawOperation } from './operations.ts';
 
 export interface ComputeCallEvent {
   service: 'compute';
   /** e.g. "forwardingRules.insert". */
   api: string;
-  outcome: 'ok' | 'throttled' | 'retryable' | 'error';
+  outcome: 'success' | 'throttled' | 'retryable' | 'error';
   durationMs: number;
 }
 
 export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 10_000 };
+/** The SDK's REST transport ignores call timeouts; a call unanswered this long counts as a lost answer. */
+export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
 
 export interface ComputeClientOptions {
   logger: Logger;
@@ -38,7 +41,18 @@ export interface ComputeClientOptions {
   onCall?: (event: ComputeCallEvent) => void;
   rateLimit?: RateLimit;
   retry?: Partial<RetryPolicy>;
+  /** Default DEFAULT_CALL_TIMEOUT_MS. */
+  callTimeoutMs?: number;
   clock?: Clock;
+}
+
+/** Rejects when `promise` has not settled within `ms` (the call itself cannot be cancelled). */
+function withinTimeout<T>(promise: Promise<T>, ms: number, api: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${api}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof AddressesClient>[0]>;
@@ -54,45 +68,6 @@ function clientOptions(endpoint: string | undefined): ClientOptions {
     fallback: true,
     // An emulator takes no credentials; never look for any (no metadata server, no key file).
     ...(insecure ? { authClient: new PassThroughClient() } : {}),
-  };
-}
-
-/** Where an operation lives, to look at it again later. */
-export type OperationScope =
-  | { kind: 'region'; region: string }
-  | { kind: 'zone'; zone: string }
-  | { kind: 'global' };
-
-export interface OperationRef {
-  name: string;
-  scope: OperationScope;
-  status: string;
-  error?: { code: string; message: string };
-}
-
-interface RawOperation {
-  name?: string | null;
-  status?: string | number | null;
-  zone?: string | null;
-  region?: string | null;
-  error?: { errors?: Array<{ code?: string | null; message?: string | null }> | null } | null;
-}
-
-export function operationRef(raw: RawOperation): OperationRef {
-  const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
-  const scope: OperationScope = raw.zone
-    ? { kind: 'zone', zone: last(raw.zone) }
-    : raw.region
-      ? { kind: 'region', region: last(raw.region) }
-      : { kind: 'global' };
-  const first = raw.error?.errors?.[0];
-  return {
-    name: String(raw.name ?? ''),
-    scope,
-    status: String(raw.status ?? ''),
-    ...(first
-      ? { error: { code: String(first.code ?? 'UNKNOWN'), message: String(first.message ?? '') } }
-      : {}),
   };
 }
 
@@ -112,6 +87,7 @@ export class ComputeClient {
   readonly #bucket: TokenBucket;
   readonly #retry: RetryPolicy;
   readonly #clock: Clock;
+  readonly #callTimeoutMs: number;
 
   constructor(options: ComputeClientOptions) {
     const o = clientOptions(options.endpoint);
@@ -130,6 +106,7 @@ export class ComputeClient {
     this.#clock = options.clock ?? systemClock;
     this.#bucket = new TokenBucket(options.rateLimit ?? DEFAULT_RATE_LIMIT, () => this.#clock.now());
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   }
 
   /** One API call with rate limiting and retries; throws ComputeCallError with Compute's reason. */
@@ -139,8 +116,14 @@ export class ComputeClient {
       if (wait > 0) await this.#clock.sleep(wait);
       const started = this.#clock.now();
       try {
-        const result = await send();
-        this.#onCall?.({ service: 'compute', api, outcome: 'ok', durationMs: this.#clock.now() - started });
+        // A lost or late answer is retried like a 5xx: writes carry a requestId, so a repeat is not a second write.
+        const result = await withinTimeout(send(), this.#callTimeoutMs, api);
+        this.#onCall?.({
+          service: 'compute',
+          api,
+          outcome: 'success',
+          durationMs: this.#clock.now() - started,
+        });
         return result;
       } catch (error) {
         const failure = describeComputeError(error);
@@ -148,11 +131,13 @@ export class ComputeClient {
         this.#onCall?.({ service: 'compute', api, outcome, durationMs: this.#clock.now() - started });
         if (failure.throttled) this.#bucket.drain();
         if (!failure.retryable || attempt >= this.#retry.maxAttempts) {
-          if (failure.status !== 404) {
-            this.#log.warn({ api, status: failure.status, reason: failure.reason, attempt }, failure.message);
-          }
+          // Many refusals are answers the caller expects (404 on a read or delete, 409 on a retried
+          // insert): the caller logs the ones that matter; here only retries exhausted are a warning.
+          const level = failure.retryable ? 'warn' : 'debug';
+          this.#log[level]({ api, status: failure.status, reason: failure.reason, attempt }, failure.message);
           throw new ComputeCallError(api, failure);
         }
+        this.#log.debug({ api, status: failure.status, reason: failure.reason, attempt }, 'retrying');
         await this.#clock.sleep(backoffDelay(this.#retry, attempt, Math.random()));
       }
     }

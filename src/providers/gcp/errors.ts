@@ -61,5 +61,7 @@ export const isAlreadyExists = (f: ComputeFailure): boolean =>
   f.status === 409 || f.reason === 'alreadyExists';
 export const isInUse = (f: ComputeFailure): boolean =>
   f.reason === 'resourceInUseByAnotherResource' || f.reason === 'resourceNotReady';
+/** A patch with a fingerprint that is no longer current (412 conditionNotMet). */
+export const isStale = (f: ComputeFailure): boolean => f.status === 412 || f.reason === 'conditionNotMet';
 export const isQuota = (f: ComputeFailure): boolean =>
   f.reason === 'quotaExceeded' || f.reason === 'QUOTA_EXCEEDED';

@@ -4,19 +4,17 @@
 // this Service started that have not been looked at since. Reads only.
 import type { protos } from '@google-cloud/compute';
 import type { ServiceRef } from '../../intent/types.ts';
-import type { ComputeClient, OperationScope } from './client.ts';
+import type { ComputeClient } from './client.ts';
 import { ComputeCallError, isNotFound } from './errors.ts';
 import type {
   AddressSpec,
   BackendServiceSpec,
   Existing,
-  FailedOperation,
   FirewallSpec,
   ForwardingRuleSpec,
   GcpConfig,
   GcpObserved,
   HealthCheckSpec,
-  InFlightOperation,
   InstanceGroupSpec,
   L4Protocol,
   Scheme,
@@ -31,6 +29,7 @@ import {
   sharedHealthFirewallName,
   urls,
 } from './names.ts';
+import type { OperationTracker } from './operations.ts';
 
 type IAddress = protos.google.cloud.compute.v1.IAddress;
 type IHealthCheck = protos.google.cloud.compute.v1.IHealthCheck;
@@ -42,48 +41,6 @@ type IInstanceGroup = protos.google.cloud.compute.v1.IInstanceGroup;
 /** Compute answers with full URLs; Sluice compares the relative form (projects/…). */
 export function relative(url: string | null | undefined): string {
   return String(url ?? '').replace(/^https?:\/\/[^/]+\/compute\/(v1|beta|alpha)\//, '');
-}
-
-/** Operations a Service started, remembered until observe sees them finish. */
-export class OperationTracker {
-  readonly #byService = new Map<string, Array<InFlightOperation & { scope: OperationScope }>>();
-
-  remember(serviceUid: string, operation: InFlightOperation): void {
-    const list = this.#byService.get(serviceUid) ?? [];
-    list.push(operation);
-    this.#byService.set(serviceUid, list);
-  }
-
-  /** Looks at each remembered operation: finished ones are forgotten (their errors returned). */
-  async check(
-    client: ComputeClient,
-    project: string,
-    serviceUid: string,
-  ): Promise<{ running: InFlightOperation[]; failed: FailedOperation[] }> {
-    const list = this.#byService.get(serviceUid) ?? [];
-    const running: InFlightOperation[] = [];
-    const failed: FailedOperation[] = [];
-    await Promise.all(
-      list.map(async (op) => {
-        try {
-          const now = await client.operation(project, op);
-          if (now.status !== 'DONE') running.push(op);
-          else if (now.error)
-            failed.push({ target: op.target, code: now.error.code, message: now.error.message });
-        } catch (error) {
-          // An operation Compute no longer knows is over; anything else: look again next time.
-          if (!(error instanceof ComputeCallError && isNotFound(error.failure))) running.push(op);
-        }
-      }),
-    );
-    if (running.length === 0) this.#byService.delete(serviceUid);
-    else
-      this.#byService.set(
-        serviceUid,
-        list.filter((op) => running.includes(op)),
-      );
-    return { running, failed };
-  }
 }
 
 async function found<T>(read: () => Promise<T>): Promise<T | undefined> {
@@ -298,10 +255,12 @@ async function readInstanceGroups(
   const groups: IInstanceGroup[] = [];
   await client.call('instanceGroups.aggregatedList', async () => {
     groups.length = 0;
-    for await (const [, scoped] of client.instanceGroups.aggregatedListAsync({
-      project,
-      filter: `name = "${name}"`,
-    })) {
+    // Async iteration pages by itself (autoPaginate false says so and keeps gax from warning).
+    const pages = client.instanceGroups.aggregatedListAsync(
+      { project, filter: `name = "${name}"` },
+      { autoPaginate: false },
+    );
+    for await (const [, scoped] of pages) {
       for (const group of scoped.instanceGroups ?? []) if (group.name === name) groups.push(group);
     }
   });

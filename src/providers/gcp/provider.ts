@@ -15,17 +15,19 @@ import type {
 } from '../provider.ts';
 import {
   type ApplyContext,
+  type ApplyOutcome,
   applyOperations,
   describeOperation,
   KeyedLock,
-  MembershipLedger,
+  SharedWriteLedger,
 } from './apply.ts';
 import { type ComputeCallEvent, ComputeClient } from './client.ts';
 import { ComputeCallError } from './errors.ts';
 import type { GcpConfig, GcpObserved, GcpPlan, GcpSettings } from './model.ts';
 import { sharedHealthCheckName, sharedHealthFirewallName } from './names.ts';
 import { nodeInstances } from './nodes.ts';
-import { OperationTracker, observe } from './observe.ts';
+import { observe } from './observe.ts';
+import { OperationTracker } from './operations.ts';
 import { planLoadBalancer, planRemoval } from './plan.ts';
 import { readGcpSettings } from './settings.ts';
 
@@ -37,6 +39,8 @@ export interface GcpProviderOptions {
   endpoint?: string;
   rateLimit?: RateLimit;
   retry?: Partial<RetryPolicy>;
+  /** A call unanswered this long is retried as a lost answer. Default 60 s. */
+  callTimeoutMs?: number;
   clock?: Clock;
   /** When a Service with operations in flight is looked at again. Default 1000 ms. */
   requeueMs?: number;
@@ -68,7 +72,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
   readonly #client: ComputeClient;
   readonly #tracker = new OperationTracker();
   readonly #lock = new KeyedLock();
-  readonly #membership = new MembershipLedger();
+  readonly #sharedWrites = new SharedWriteLedger();
   readonly #log: Logger;
   readonly #requeueMs: number;
 
@@ -81,6 +85,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       ...(options.onCall ? { onCall: options.onCall } : {}),
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
     this.#requeueMs = options.requeueMs ?? 1000;
@@ -183,7 +188,16 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
     if (plan.ops.length === 0 && observed.running.length === 0 && plan.deferred.length === 0) {
       return { kind: 'gone', released: [] };
     }
-    const outcome = await applyOperations(plan.ops, this.#applyContext(service));
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await applyOperations(plan.ops, this.#applyContext(service));
+    } catch (error) {
+      // Throttled or failing after every retry: the deletes that did start are remembered; try again later.
+      if (error instanceof ComputeCallError && error.failure.retryable) {
+        return { kind: 'pending', message: error.message, retryAfterMs: 5 * this.#requeueMs };
+      }
+      throw error;
+    }
     // Only the cluster's shared resources were left and another Service took them meanwhile: done.
     if (!ownLeft && outcome.started === 0) return { kind: 'gone', released: [] };
     return {
@@ -199,7 +213,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       config: this.#config,
       tracker: this.#tracker,
       lock: this.#lock,
-      membership: this.#membership,
+      sharedWrites: this.#sharedWrites,
       logger: this.#log,
       service,
     };
