@@ -243,6 +243,21 @@ describe('azureSettings: addresses and visibility', () => {
     assert.deepEqual(warnings(problems), [['InvalidAnnotation', A.dnsLabelName]]);
   });
 
+  it('bare-metal requests are refused, naming the key the user wrote: pools and shared addresses', () => {
+    assert.deepEqual(errors(settingsOf({ [SLUICE.pool]: 'blue' }, { requestedPool: 'blue' }).problems), [
+      ['Unsupported', SLUICE.pool],
+    ]);
+    assert.deepEqual(
+      errors(
+        settingsOf(
+          { 'metallb.io/allow-shared-ip': 'k' },
+          { sharing: { key: 'k', crossNamespace: [], backendKey: '' } },
+        ).problems,
+      ),
+      [['Unsupported', 'metallb.io/allow-shared-ip']],
+    );
+  });
+
   it('IPv6: requested addresses, IPv6 keys and RequireDualStack are refused; PreferDualStack warns', () => {
     assert.deepEqual(errors(settingsOf({}, { requestedAddresses: ['2001:db8::1'] }).problems), [
       ['Unsupported', 'spec.loadBalancerIP'],

@@ -13,13 +13,14 @@ import {
   ownershipDescription,
 } from '../../src/providers/gcp/names.ts';
 import { nodeInstances } from '../../src/providers/gcp/nodes.ts';
-import { readGcpSettings } from '../../src/providers/gcp/settings.ts';
+import { readGcpSettings, UNSUPPORTED_GKE_KEYS } from '../../src/providers/gcp/settings.ts';
 import { plainIntent } from '../harness/intent-fixture.ts';
 
-const CONFIG = { subnetwork: 'nodes' };
-const read = (overrides: Partial<LoadBalancerIntent>, config: { subnetwork?: string } = CONFIG) =>
+type Config = { subnetwork?: string; region?: string };
+const CONFIG: Config = { subnetwork: 'nodes' };
+const read = (overrides: Partial<LoadBalancerIntent>, config: Config = CONFIG) =>
   readGcpSettings(plainIntent(overrides), config);
-const problems = (overrides: Partial<LoadBalancerIntent>, config?: { subnetwork?: string }) =>
+const problems = (overrides: Partial<LoadBalancerIntent>, config?: Config) =>
   read(overrides, config).problems.map((p) => `${p.severity} ${p.reason} ${p.field}`);
 
 describe('readGcpSettings', () => {
@@ -107,7 +108,7 @@ describe('readGcpSettings', () => {
 
   const INTERNAL = { 'networking.gke.io/load-balancer-type': 'Internal' };
   const SUBNET = 'networking.gke.io/internal-load-balancer-subnet';
-  const subnets: Array<[string, string | undefined, { subnetwork?: string }, string]> = [
+  const subnets: Array<[string, string | undefined, Config, string]> = [
     ['the configured one', undefined, { subnetwork: 'nodes' }, 'nodes'],
     ['a name beats the configured one', 'ilb-subnet', { subnetwork: 'nodes' }, 'ilb-subnet'],
     ['a partial URL', 'projects/p/regions/r/subnetworks/ilb', {}, 'projects/p/regions/r/subnetworks/ilb'],
@@ -128,6 +129,39 @@ describe('readGcpSettings', () => {
     });
   }
 
+  it('the newer key networking.gke.io/load-balancer-subnet: alone, or equal to the older key', () => {
+    for (const annotations of [
+      { ...INTERNAL, 'networking.gke.io/load-balancer-subnet': 'ilb' },
+      {
+        ...INTERNAL,
+        'networking.gke.io/load-balancer-subnet': 'ilb',
+        [SUBNET]: 'ilb',
+      },
+    ]) {
+      const { settings, problems: found } = read({ annotations });
+      assert.deepEqual(found, []);
+      assert.equal(settings?.subnetwork, 'ilb');
+    }
+  });
+
+  it('a subnetwork URL of the configured region is accepted', () => {
+    const url = 'projects/p/regions/r1/subnetworks/ilb';
+    const { settings, problems: found } = read(
+      { annotations: { ...INTERNAL, [SUBNET]: url } },
+      { subnetwork: 'nodes', region: 'r1' },
+    );
+    assert.deepEqual(found, []);
+    assert.equal(settings?.subnetwork, url);
+  });
+
+  it('global access: any case of true/false', () => {
+    const on = read({
+      annotations: { ...INTERNAL, 'networking.gke.io/internal-load-balancer-allow-global-access': 'True' },
+    });
+    assert.deepEqual(on.problems, []);
+    assert.equal(on.settings?.allowGlobalAccess, true);
+  });
+
   it('an external load balancer has no subnetwork, whatever is configured', () => {
     assert.equal(read({}, { subnetwork: 'nodes' }).settings?.subnetwork, undefined);
   });
@@ -140,7 +174,7 @@ describe('readGcpSettings', () => {
     assert.equal(settings?.allowGlobalAccess, false);
   });
 
-  const cases: Array<[string, Partial<LoadBalancerIntent>, string[], { subnetwork?: string }?]> = [
+  const cases: Array<[string, Partial<LoadBalancerIntent>, string[], Config?]> = [
     [
       'an unknown type',
       { annotations: { 'networking.gke.io/load-balancer-type': 'Regional' } },
@@ -236,7 +270,7 @@ describe('readGcpSettings', () => {
     [
       'RequireDualStack',
       { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] },
-      ['error Unsupported spec.ipFamilies'],
+      ['error Unsupported spec.ipFamilyPolicy'],
     ],
     [
       'an IPv6 source range',
@@ -292,18 +326,132 @@ describe('readGcpSettings', () => {
       [],
     ],
     [
-      'PreferDualStack is served on IPv4',
+      'PreferDualStack is served on IPv4 only, with a warning',
       { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] },
+      ['warning Unsupported spec.ipFamilies'],
+    ],
+    [
+      'PreferDualStack in a single-stack cluster (IPv4 only) says nothing',
+      { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4'] },
       [],
     ],
-    ...[
-      'cloud.google.com/l4-rbs',
-      'networking.gke.io/weighted-load-balancing',
-      'cloud.google.com/neg',
-      'networking.gke.io/load-balancer-ip-addresses',
-      'cloud.google.com/backend-config',
-      'alpha.cloud.google.com/load-balancer-backend-share',
-    ].map((key): [string, Partial<LoadBalancerIntent>, string[]] => [
+    [
+      'RequireDualStack with IPv6 first',
+      { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'] },
+      ['error Unsupported spec.ipFamilyPolicy'],
+    ],
+    [
+      'the two subnet keys disagree',
+      {
+        annotations: {
+          ...INTERNAL,
+          'networking.gke.io/internal-load-balancer-subnet': 'a',
+          'networking.gke.io/load-balancer-subnet': 'b',
+        },
+      },
+      ['error ConflictingAnnotations networking.gke.io/load-balancer-subnet'],
+    ],
+    [
+      'the newer subnet key on an external Service',
+      { annotations: { 'networking.gke.io/load-balancer-subnet': 'x' } },
+      ['warning InvalidAnnotation networking.gke.io/load-balancer-subnet'],
+    ],
+    [
+      'a bad value of the newer subnet key',
+      { annotations: { ...INTERNAL, 'networking.gke.io/load-balancer-subnet': 'no spaces' } },
+      ['error InvalidAnnotation networking.gke.io/load-balancer-subnet'],
+    ],
+    [
+      'a subnetwork URL of another region',
+      {
+        annotations: {
+          ...INTERNAL,
+          'networking.gke.io/internal-load-balancer-subnet': 'projects/p/regions/elsewhere/subnetworks/s',
+        },
+      },
+      ['error InvalidAnnotation networking.gke.io/internal-load-balancer-subnet'],
+      { subnetwork: 'nodes', region: 'r1' },
+    ],
+    [
+      'a blank subnet key next to a set one is not a conflict',
+      {
+        annotations: {
+          ...INTERNAL,
+          'networking.gke.io/internal-load-balancer-subnet': ' ',
+          'networking.gke.io/load-balancer-subnet': 'ilb',
+        },
+      },
+      [],
+    ],
+    [
+      'a tier with any case on an external Service',
+      { annotations: { 'cloud.google.com/network-tier': 'PREMIUM' } },
+      [],
+    ],
+    [
+      'an unknown networking.gke.io key',
+      { annotations: { 'networking.gke.io/load-balancer-magic': 'on' } },
+      ['warning Unsupported networking.gke.io/load-balancer-magic'],
+    ],
+    [
+      'what GKE controllers write on a Service is not a setting',
+      {
+        annotations: {
+          'networking.gke.io/backend-service': 'k8s2-x',
+          'networking.gke.io/target-pool': 'a123',
+        },
+      },
+      [],
+    ],
+    [
+      'other clouds’ keys are not GCP’s: ignored',
+      {
+        annotations: {
+          'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
+          'service.beta.kubernetes.io/azure-load-balancer-internal': 'true',
+        },
+      },
+      [],
+    ],
+    [
+      'a blank key Sluice does not implement is not set',
+      { annotations: { 'cloud.google.com/l4-rbs': '' } },
+      [],
+    ],
+    [
+      'a second SCTP port is named too',
+      {
+        ports: [
+          { name: 'a', protocol: 'SCTP', port: 9 },
+          { name: 'b', protocol: 'SCTP', port: 10 },
+          { name: 'c', protocol: 'TCP', port: 80 },
+        ],
+      },
+      ['error Unsupported spec.ports', 'error Unsupported spec.ports'],
+    ],
+    [
+      'more than 100 separate ports: the firewall opens the gaps, with a warning',
+      {
+        ports: Array.from({ length: 102 }, (_, i) => ({
+          name: `p${i}`,
+          protocol: 'TCP' as const,
+          port: 1000 + 2 * i,
+        })),
+      },
+      ['warning Unsupported spec.ports'],
+    ],
+    [
+      'more than 100 ports that make ranges: no warning',
+      {
+        ports: Array.from({ length: 150 }, (_, i) => ({
+          name: `p${i}`,
+          protocol: 'TCP' as const,
+          port: 2000 + i,
+        })),
+      },
+      [],
+    ],
+    ...Object.keys(UNSUPPORTED_GKE_KEYS).map((key): [string, Partial<LoadBalancerIntent>, string[]] => [
       `not implemented: ${key}`,
       { annotations: { [key]: 'x' } },
       [`warning Unsupported ${key}`],
@@ -345,9 +493,9 @@ describe('readGcpSettings', () => {
 
   // What a user reads is `${field}: ${message}` (Events, conditions): the key is the field, the message
   // names the value and what to do.
-  const text = (overrides: Partial<LoadBalancerIntent>, config: { subnetwork?: string } = CONFIG) =>
+  const text = (overrides: Partial<LoadBalancerIntent>, config: Config = CONFIG) =>
     read(overrides, config).problems.map((p) => `${p.field}: ${p.message}`);
-  const messages: Array<[string, Partial<LoadBalancerIntent>, RegExp, { subnetwork?: string }?]> = [
+  const messages: Array<[string, Partial<LoadBalancerIntent>, RegExp, Config?]> = [
     [
       'an unknown type names the key and the value',
       { annotations: { 'cloud.google.com/load-balancer-type': 'Regional' } },
@@ -372,7 +520,7 @@ describe('readGcpSettings', () => {
     [
       'SCTP names the port',
       { ports: [{ name: 's', protocol: 'SCTP', port: 3868 }] },
-      /^spec\.ports: SCTP\/3868/,
+      /^spec\.ports: SCTP\/3868 \("s"\): .*TCP and UDP/,
     ],
     [
       'conflicting keys name both',
@@ -383,6 +531,48 @@ describe('readGcpSettings', () => {
         },
       },
       /^cloud\.google\.com\/load-balancer-type: says external but networking\.gke\.io\/load-balancer-type says internal/,
+    ],
+    [
+      'PreferDualStack says the IPv6 family is not served',
+      { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] },
+      /^spec\.ipFamilies: PreferDualStack: .*IPv4.*IPv6 family is not served/,
+    ],
+    [
+      'RequireDualStack says what to use instead',
+      { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] },
+      /^spec\.ipFamilyPolicy: RequireDualStack: .*use PreferDualStack or SingleStack/,
+    ],
+    [
+      'the subnet keys disagree: both values and both keys',
+      {
+        annotations: {
+          ...INTERNAL,
+          'networking.gke.io/internal-load-balancer-subnet': 'a',
+          'networking.gke.io/load-balancer-subnet': 'b',
+        },
+      },
+      /^networking\.gke\.io\/load-balancer-subnet: says "b" but networking\.gke\.io\/internal-load-balancer-subnet says "a"/,
+    ],
+    [
+      'an unknown GKE key has no effect, and the message lists the keys Sluice reads',
+      { annotations: { 'networking.gke.io/load-balancer-magic': 'on' } },
+      /^networking\.gke\.io\/load-balancer-magic: .*no effect.*networking\.gke\.io\/load-balancer-type/,
+    ],
+    [
+      'an internal-only key on an external Service names its value',
+      { annotations: { 'networking.gke.io/internal-load-balancer-allow-global-access': 'true' } },
+      /^networking\.gke\.io\/internal-load-balancer-allow-global-access: "true" has no effect on an external/,
+    ],
+    [
+      'more than 100 separate ports: the warning names the ports it opens besides',
+      {
+        ports: Array.from({ length: 102 }, (_, i) => ({
+          name: `p${i}`,
+          protocol: 'TCP' as const,
+          port: 1000 + 2 * i,
+        })),
+      },
+      /^spec\.ports: .*at most 100.*opens TCP 1001, TCP 1003 between/,
     ],
     [
       'an IPv6 requested address names it',

@@ -202,6 +202,7 @@ async function start(op: GcpOperation, context: ApplyContext): Promise<Operation
                 ...(s.networkTier ? { networkTier: s.networkTier } : {}),
                 ...(s.subnetwork ? { subnetwork: s.subnetwork } : {}),
                 ...(s.address ? { address: s.address } : {}),
+                ...(s.purpose ? { purpose: s.purpose } : {}),
               },
             }),
           );

@@ -29,6 +29,7 @@ import {
   urls,
 } from './names.ts';
 import { nodeInstances } from './nodes.ts';
+import { firewallPorts } from './ports.ts';
 
 /** Health-check timings: ingress-gce's L4 defaults (shared: interval 8 s, unhealthy 3; Local: 3 s, 2). */
 const SHARED_CHECK = { checkIntervalSec: 8, timeoutSec: 1, healthyThreshold: 1, unhealthyThreshold: 3 };
@@ -62,7 +63,10 @@ export function desiredLoadBalancer(
       ? {
           name: addressName(cluster, service, settings.scheme),
           addressType: settings.scheme,
-          ...(internal ? { subnetwork } : { networkTier: settings.networkTier }),
+          // Internal: shareable, so a TCP and a UDP rule can both use the IP (now or after a port change).
+          ...(internal
+            ? { subnetwork, purpose: 'SHARED_LOADBALANCER_VIP' as const }
+            : { networkTier: settings.networkTier }),
           ...(settings.requestedIp !== undefined ? { address: settings.requestedIp } : {}),
         }
       : undefined;
@@ -85,7 +89,7 @@ export function desiredLoadBalancer(
           shared: false,
         };
 
-  const zones = nodeInstances(intent.nodes, project).byZone;
+  const zones = nodeInstances(intent.nodes, project, region).byZone;
   const instanceGroups: InstanceGroupSpec[] = Object.keys(zones)
     .sort()
     .map((zone) => ({ name: instanceGroupName(cluster), zone, network, instances: zones[zone] ?? [] }));
@@ -127,6 +131,7 @@ export function desiredLoadBalancer(
     targetTags: [...config.nodeTags],
     priority: FIREWALL_PRIORITY,
   };
+  const clientPorts = firewallPorts(settings.ports).allowed;
   const clientFirewall: FirewallSpec = {
     name: clientFirewallName(cluster, service),
     network,
@@ -134,7 +139,7 @@ export function desiredLoadBalancer(
     destinationRanges: [ip],
     allowed: used.map((protocol) => ({
       protocol: protocol === 'TCP' ? 'tcp' : 'udp',
-      ports: settings.ports[protocol].map(String),
+      ports: clientPorts[protocol],
     })),
     targetTags: [...config.nodeTags],
     priority: FIREWALL_PRIORITY,

@@ -89,7 +89,15 @@ export interface AddressSpec {
   subnetwork?: string;
   /** A specific IP to reserve (internal requested IP); absent → Google picks. */
   address?: string;
+  /**
+   * Internal only: SHARED_LOADBALANCER_VIP lets the TCP and the UDP forwarding rule share the IP
+   * (Compute refuses a second internal rule on a GCE_ENDPOINT address). Absent: Compute's default.
+   */
+  purpose?: AddressPurpose;
 }
+
+/** Internal addresses: GCE_ENDPOINT (Compute's default) or shared by several forwarding rules. */
+export type AddressPurpose = 'GCE_ENDPOINT' | 'SHARED_LOADBALANCER_VIP';
 
 export interface HealthCheckSpec {
   name: string;
@@ -208,13 +216,22 @@ export interface GcpObserved {
   instanceGroups: Array<Existing<InstanceGroupSpec>>;
   /** The user's address for requestedIp, found by IP; 'absent' when no reserved address has it. */
   requestedAddress?:
-    | { name: string; ip: string; owned: boolean; status: string; addressType: Scheme }
+    | {
+        name: string;
+        ip: string;
+        owned: boolean;
+        status: string;
+        addressType: Scheme;
+        /** Internal addresses: as read (absent when not read); two internal rules need SHARED_LOADBALANCER_VIP. */
+        purpose?: string;
+      }
     | 'absent';
   /** Subnetwork (internal) as found; 'absent' when the named subnetwork does not exist. */
   subnetwork?: { selfLink: string } | 'absent';
   /**
    * Backend services of other Services that use the cluster's shared health check or instance groups
-   * (read for removal only: the shared resources go when nobody else uses them).
+   * (read for removal only: the shared resources go when nobody else uses them). Absent: not read,
+   * so planRemoval keeps the shared resources.
    */
   sharedUsers?: string[];
 }

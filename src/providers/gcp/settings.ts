@@ -1,14 +1,22 @@
 // What a Service asks of a GCP passthrough load balancer: its GKE annotations, the portable
 // sluice.dev/* keys (already read into the intent by decide()), and its spec, validated against
 // what Compute can build. Pure. Every problem names the key and the value and says what is accepted.
+//
+// A blank annotation value counts as not set (templated manifests often render empty values).
+// Keys of other clouds (service.beta.kubernetes.io/aws-*, azure-*) are not GCP's and are ignored;
+// sluice.dev/tls-* and sluice.dev/proxy-protocol are refused by the controller (capabilities), not here.
 import { parseBoolean, SLUICE } from '../../intent/annotations.ts';
 import type { LoadBalancerIntent, Problem, ProblemReason } from '../../intent/types.ts';
 import type { GcpConfig, GcpSettings, L4Protocol, Scheme } from './model.ts';
+import { firewallPorts } from './ports.ts';
 
+/** The GKE keys Sluice reads. */
 export const GKE = {
   type: 'networking.gke.io/load-balancer-type',
   legacyType: 'cloud.google.com/load-balancer-type',
   subnet: 'networking.gke.io/internal-load-balancer-subnet',
+  /** The newer spelling (GKE falls back to `subnet`); both are read, they must agree. */
+  newSubnet: 'networking.gke.io/load-balancer-subnet',
   globalAccess: 'networking.gke.io/internal-load-balancer-allow-global-access',
   tier: 'cloud.google.com/network-tier',
 } as const;
@@ -18,18 +26,36 @@ export const UNSUPPORTED_GKE_KEYS: Readonly<Record<string, string>> = {
   'cloud.google.com/l4-rbs': 'Sluice always builds backend-service based load balancers',
   'networking.gke.io/weighted-load-balancing':
     'weighted load balancing needs NEG backends, which Sluice does not use',
+  'networking.gke.io/l4-strong-session-affinity':
+    'strong session affinity (connection tracking) is not implemented; spec.sessionAffinity ClientIP is',
   'cloud.google.com/neg': 'Sluice targets nodes through instance groups, not network endpoint groups',
-  'networking.gke.io/load-balancer-ip-addresses': 'name the address with spec.loadBalancerIP instead',
+  'networking.gke.io/load-balancer-ip-addresses': 'name the address by its IP in spec.loadBalancerIP instead',
   'cloud.google.com/backend-config': 'BackendConfig is for Ingress, not passthrough load balancers',
   'alpha.cloud.google.com/load-balancer-backend-share': 'every Service gets its own backend services',
-  'networking.gke.io/load-balancer-subnet': `use ${GKE.subnet}`,
+  'cloud.google.com/load-balancer-backend-share': 'every Service gets its own backend services',
+  'networking.gke.io/l4lb-config': 'L4LBConfig (logging) is a GKE resource Sluice does not read',
+  'networking.gke.io/custom-forwarding-rule': 'forwarding rules get Sluice’s deterministic names',
+  'networking.gke.io/ip-collection-v6': 'Sluice builds IPv4 load balancers on GCP',
 };
 
+/** networking.gke.io/* keys GKE's own controllers write on Services (results, not settings): ignored. */
+const GKE_OUTPUT_KEYS: ReadonlySet<string> = new Set([
+  'networking.gke.io/backend-service',
+  'networking.gke.io/target-pool',
+]);
+
+const GKE_PREFIX = 'networking.gke.io/';
+const READ_KEYS: ReadonlySet<string> = new Set(Object.values(GKE));
+
+/** A subnetwork name (RFC 1035) or a URL ending in /subnetworks/<name>, with its region if it says one. */
 const SUBNET_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const SUBNET_URL =
+  /(?:^|\/)(?:projects\/[^/]+\/)?regions\/([^/]+)\/subnetworks\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function readGcpSettings(
   intent: LoadBalancerIntent,
-  config: Pick<GcpConfig, 'subnetwork'>,
+  // Only the subnetwork (and, when given, the region) matter here; GcpConfig fits.
+  config: Pick<GcpConfig, 'subnetwork'> & Partial<Pick<GcpConfig, 'region'>>,
 ): { settings?: GcpSettings; problems: Problem[] } {
   const problems: Problem[] = [];
   const report = (severity: Problem['severity'], reason: ProblemReason, field: string, message: string) =>
@@ -49,7 +75,13 @@ export function readGcpSettings(
     const lower = given.toLowerCase();
     if (lower === 'internal') schemes.push({ key, scheme: 'INTERNAL' });
     else if (lower === 'external') schemes.push({ key, scheme: 'EXTERNAL' });
-    else report('error', 'InvalidAnnotation', key, `"${given}" is not Internal or External`);
+    else
+      report(
+        'error',
+        'InvalidAnnotation',
+        key,
+        `"${given}" is not Internal or External (any case; absent: external)`,
+      );
   }
   // The portable key votes only when it is a boolean: decide() already reported a bad or blank value
   // (and read it as false), and a second, "conflicting" error about it would only mislead.
@@ -63,45 +95,28 @@ export function readGcpSettings(
       'error',
       'ConflictingAnnotations',
       disagreeing.key,
-      `says ${disagreeing.scheme.toLowerCase()} but ${schemes[0].key} says ${schemes[0].scheme.toLowerCase()}`,
+      `says ${disagreeing.scheme.toLowerCase()} but ${schemes[0].key} says ${schemes[0].scheme.toLowerCase()}: keep one of them`,
     );
   }
   const scheme: Scheme = schemes[0]?.scheme ?? (intent.internal ? 'INTERNAL' : 'EXTERNAL');
   const internal = scheme === 'INTERNAL';
 
-  let subnetwork: string | undefined;
-  const subnetValue = value(GKE.subnet);
-  if (subnetValue !== undefined) {
-    if (!internal)
-      report('warning', 'InvalidAnnotation', GKE.subnet, 'has no effect on an external load balancer');
-    else if (
-      SUBNET_NAME.test(subnetValue) ||
-      /\/subnetworks\/[a-z]([-a-z0-9]*[a-z0-9])?$/.test(subnetValue)
-    ) {
-      subnetwork = subnetValue;
-    } else
-      report('error', 'InvalidAnnotation', GKE.subnet, `"${subnetValue}" is not a subnetwork name or URL`);
-  }
-  if (internal && subnetwork === undefined && subnetValue === undefined) {
-    subnetwork = config.subnetwork;
-    if (subnetwork === undefined) {
-      report(
-        'error',
-        'InvalidSpec',
-        GKE.subnet,
-        `an internal load balancer needs a subnetwork: set ${GKE.subnet} or start Sluice with --gcp-subnetwork`,
-      );
-    }
-  }
+  const subnetwork = subnetworkOf(value, internal, config, report);
 
   let allowGlobalAccess = false;
   const globalValue = value(GKE.globalAccess);
   if (globalValue !== undefined) {
-    if (globalValue !== 'true' && globalValue !== 'false') {
+    const parsed = parseBoolean(globalValue);
+    if (parsed === undefined) {
       report('error', 'InvalidAnnotation', GKE.globalAccess, `"${globalValue}" is not "true" or "false"`);
     } else if (!internal) {
-      report('warning', 'InvalidAnnotation', GKE.globalAccess, 'has no effect on an external load balancer');
-    } else allowGlobalAccess = globalValue === 'true';
+      report(
+        'warning',
+        'InvalidAnnotation',
+        GKE.globalAccess,
+        `"${globalValue}" has no effect on an external load balancer (internal only)`,
+      );
+    } else allowGlobalAccess = parsed;
   }
 
   let networkTier: GcpSettings['networkTier'] = 'PREMIUM';
@@ -109,23 +124,53 @@ export function readGcpSettings(
   if (tierValue !== undefined) {
     const lower = tierValue.toLowerCase();
     if (lower !== 'premium' && lower !== 'standard') {
-      report('error', 'InvalidAnnotation', GKE.tier, `"${tierValue}" is not Premium or Standard`);
+      report('error', 'InvalidAnnotation', GKE.tier, `"${tierValue}" is not Premium or Standard (any case)`);
     } else if (internal) {
-      report('warning', 'InvalidAnnotation', GKE.tier, 'has no effect on an internal load balancer');
+      report(
+        'warning',
+        'InvalidAnnotation',
+        GKE.tier,
+        `"${tierValue}" has no effect on an internal load balancer (external only)`,
+      );
     } else networkTier = lower === 'standard' ? 'STANDARD' : 'PREMIUM';
   }
 
-  for (const [key, why] of Object.entries(UNSUPPORTED_GKE_KEYS)) {
-    if (value(key) !== undefined) report('warning', 'Unsupported', key, `has no effect: ${why}`);
+  for (const key of Object.keys(annotations).sort()) {
+    if (value(key) === undefined) continue;
+    const why = UNSUPPORTED_GKE_KEYS[key];
+    if (why !== undefined) report('warning', 'Unsupported', key, `has no effect: ${why}`);
+    else if (key.startsWith(GKE_PREFIX) && !READ_KEYS.has(key) && !GKE_OUTPUT_KEYS.has(key)) {
+      report(
+        'warning',
+        'Unsupported',
+        key,
+        `is not a GKE key Sluice implements; it has no effect (Sluice reads ${GKE.type}, ${GKE.subnet}, ${GKE.newSubnet}, ${GKE.globalAccess})`,
+      );
+    }
   }
 
   // Addresses and families: a passthrough load balancer here serves one IPv4 address.
-  if (intent.ipFamilyPolicy === 'RequireDualStack' || !intent.ipFamilies.includes('IPv4')) {
+  const families = intent.ipFamilies.length > 0 ? intent.ipFamilies : ['IPv4'];
+  if (!families.includes('IPv4')) {
     report(
       'error',
       'Unsupported',
       'spec.ipFamilies',
-      'Sluice builds IPv4 load balancers on GCP; IPv4 is required',
+      `${families.join(', ')}: Sluice builds IPv4 load balancers on GCP; IPv4 is required`,
+    );
+  } else if (families.includes('IPv6') && intent.ipFamilyPolicy === 'RequireDualStack') {
+    report(
+      'error',
+      'Unsupported',
+      'spec.ipFamilyPolicy',
+      'RequireDualStack: Sluice builds IPv4 load balancers on GCP; use PreferDualStack or SingleStack',
+    );
+  } else if (families.includes('IPv6')) {
+    report(
+      'warning',
+      'Unsupported',
+      'spec.ipFamilies',
+      `${intent.ipFamilyPolicy}: Sluice builds IPv4 load balancers on GCP; the IPv6 family is not served`,
     );
   }
   const requested = intent.requestedAddresses;
@@ -134,7 +179,7 @@ export function readGcpSettings(
       'error',
       'Unsupported',
       'spec.loadBalancerIP',
-      `${requested.join(', ')}: one IPv4 address only on GCP`,
+      `${requested.join(', ')}: a GCP passthrough load balancer here has one IPv4 address; ask for one IPv4 address`,
     );
   }
   const sourceRanges = intent.sourceRanges.length > 0 ? [...intent.sourceRanges] : ['0.0.0.0/0'];
@@ -144,7 +189,7 @@ export function readGcpSettings(
       'error',
       'Unsupported',
       intent.sourceRangesField ?? 'spec.loadBalancerSourceRanges',
-      `${v6.join(', ')}: the load balancer is IPv4`,
+      `${v6.join(', ')}: the load balancer is IPv4; give IPv4 ranges only`,
     );
   }
 
@@ -156,11 +201,20 @@ export function readGcpSettings(
         'error',
         'Unsupported',
         'spec.ports',
-        `${port.protocol}/${port.port}: passthrough load balancers here forward TCP and UDP`,
+        `${port.protocol}/${port.port}${port.name ? ` ("${port.name}")` : ''}: passthrough load balancers here forward TCP and UDP only`,
       );
   }
   for (const list of Object.values(ports))
     list.splice(0, list.length, ...[...new Set(list)].sort((a, b) => a - b));
+  const widened = firewallPorts(ports).widened;
+  if (widened.length > 0) {
+    report(
+      'warning',
+      'Unsupported',
+      'spec.ports',
+      `a firewall rule holds at most 100 ports or ranges, so the client firewall also opens ${widened.join(', ')} between the Service's ports`,
+    );
+  }
 
   let healthCheck: GcpSettings['healthCheck'] = { kind: 'shared' };
   if (intent.trafficPolicy === 'Local') {
@@ -169,7 +223,7 @@ export function readGcpSettings(
         'error',
         'InvalidSpec',
         'spec.healthCheckNodePort',
-        'externalTrafficPolicy Local needs a healthCheckNodePort',
+        'externalTrafficPolicy Local needs a healthCheckNodePort (Kubernetes allocates one unless it was set to 0)',
       );
     } else healthCheck = { kind: 'service', port: intent.healthCheckNodePort };
   }
@@ -189,4 +243,72 @@ export function readGcpSettings(
       ports,
     },
   };
+}
+
+/**
+ * The internal load balancer's subnetwork: the annotation (either spelling; both given must agree),
+ * else the configured one; none at all is an error naming both ways to give one.
+ */
+function subnetworkOf(
+  value: (key: string) => string | undefined,
+  internal: boolean,
+  config: Pick<GcpConfig, 'subnetwork'> & Partial<Pick<GcpConfig, 'region'>>,
+  report: (severity: Problem['severity'], reason: ProblemReason, field: string, message: string) => void,
+): string | undefined {
+  const given = [GKE.subnet, GKE.newSubnet].flatMap((key) => {
+    const v = value(key);
+    return v === undefined ? [] : [{ key, value: v }];
+  });
+  const [first, second] = given;
+  if (!internal) {
+    for (const g of given) {
+      report(
+        'warning',
+        'InvalidAnnotation',
+        g.key,
+        `"${g.value}" has no effect on an external load balancer (internal only)`,
+      );
+    }
+    return undefined;
+  }
+  if (first && second && first.value !== second.value) {
+    report(
+      'error',
+      'ConflictingAnnotations',
+      second.key,
+      `says "${second.value}" but ${first.key} says "${first.value}": keep one of them`,
+    );
+    return undefined;
+  }
+  if (first) {
+    const url = SUBNET_URL.exec(first.value);
+    if (!SUBNET_NAME.test(first.value) && !url) {
+      report(
+        'error',
+        'InvalidAnnotation',
+        first.key,
+        `"${first.value}" is not a subnetwork name (lowercase letters, digits, "-") or a URL ending in regions/<region>/subnetworks/<name>`,
+      );
+      return undefined;
+    }
+    if (url && config.region !== undefined && url[1] !== config.region) {
+      report(
+        'error',
+        'InvalidAnnotation',
+        first.key,
+        `"${first.value}" is in region ${url[1]}; Sluice builds load balancers in ${config.region}`,
+      );
+      return undefined;
+    }
+    return first.value;
+  }
+  if (config.subnetwork === undefined) {
+    report(
+      'error',
+      'InvalidSpec',
+      GKE.subnet,
+      `an internal load balancer needs a subnetwork (SubnetRequired): set ${GKE.subnet} on the Service or start Sluice with --gcp-subnetwork`,
+    );
+  }
+  return config.subnetwork;
 }
