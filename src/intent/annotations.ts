@@ -42,3 +42,18 @@ export function parseBoolean(value: string): boolean | undefined {
   if (v === 'false') return false;
   return undefined;
 }
+
+/**
+ * The annotation key a Service used to ask for an address pool or a shared address (bare-metal
+ * ideas that cloud providers refuse), so their errors name the key the user wrote.
+ */
+export function bareMetalRequestKey(
+  annotations: Readonly<Record<string, string>>,
+  kind: 'pool' | 'sharing',
+): string {
+  const sluiceKey = kind === 'pool' ? SLUICE.pool : SLUICE.sharingKey;
+  const metallbKey = kind === 'pool' ? METALLB.addressPool : METALLB.allowSharedIP;
+  const deprecatedKey = METALLB_DEPRECATED_PREFIX + metallbKey.slice(METALLB_PREFIX.length);
+  const given = [sluiceKey, metallbKey, deprecatedKey].find((key) => (annotations[key]?.trim() ?? '') !== '');
+  return given ?? sluiceKey;
+}

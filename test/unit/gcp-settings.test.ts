@@ -588,6 +588,23 @@ describe('readGcpSettings', () => {
     });
   }
 
+  it('bare-metal requests are refused, naming the key the user wrote: pools and shared addresses', () => {
+    assert.deepEqual(problems({ annotations: { 'sluice.dev/pool': 'blue' }, requestedPool: 'blue' }), [
+      'error Unsupported sluice.dev/pool',
+    ]);
+    assert.deepEqual(
+      problems({
+        annotations: { 'metallb.universe.tf/allow-shared-ip': 'k' },
+        sharing: { key: 'k', crossNamespace: [], backendKey: '' },
+      }),
+      ['error Unsupported metallb.universe.tf/allow-shared-ip'],
+    );
+    assert.equal(
+      read({ annotations: { 'metallb.io/address-pool': 'blue' }, requestedPool: 'blue' }).settings,
+      undefined,
+    );
+  });
+
   it('ports: sorted, unique, by protocol; the same number on TCP and UDP is two ports', () => {
     const { settings } = read({
       ports: [

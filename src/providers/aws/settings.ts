@@ -9,6 +9,7 @@
 // A blank annotation value counts as not set (templated manifests often render empty values).
 
 import {
+  bareMetalRequestKey,
   METALLB,
   METALLB_DEPRECATED_PREFIX,
   METALLB_PREFIX,
@@ -1333,14 +1334,14 @@ function unsupportedRequests(r: Reader, targetType: TargetType): void {
   if (intent.requestedPool !== undefined) {
     r.error(
       'Unsupported',
-      given(SLUICE.pool, METALLB.addressPool, deprecated(METALLB.addressPool)) ?? SLUICE.pool,
+      bareMetalRequestKey(intent.annotations, 'pool'),
       'address pools are for bare metal; on AWS the load balancer gets its addresses from its subnets',
     );
   }
   if (intent.sharing !== undefined) {
     r.error(
       'Unsupported',
-      given(SLUICE.sharingKey, METALLB.allowSharedIP, deprecated(METALLB.allowSharedIP)) ?? SLUICE.sharingKey,
+      bareMetalRequestKey(intent.annotations, 'sharing'),
       'Services cannot share a Network Load Balancer: each Service gets its own',
     );
   }

@@ -7,14 +7,7 @@
 //
 // Scope of this version: IPv4 frontends. IPv6 and dual-stack keys are refused by name (Unsupported), not ignored.
 
-import {
-  METALLB,
-  METALLB_DEPRECATED_PREFIX,
-  METALLB_PREFIX,
-  parseBoolean,
-  SLUICE,
-  splitList,
-} from '../../intent/annotations.ts';
+import { bareMetalRequestKey, parseBoolean, SLUICE, splitList } from '../../intent/annotations.ts';
 import { canonicalAddress } from '../../intent/decide.ts';
 import type { LoadBalancerIntent, Problem, ProblemReason } from '../../intent/types.ts';
 import type {
@@ -249,12 +242,10 @@ function unknownAndRefused(r: Reader): void {
 /** Address pools and shared addresses are bare-metal ideas: on Azure every Service has a frontend of its own. */
 function bareMetalRequests(r: Reader): void {
   const { intent } = r;
-  const given = (...keys: string[]): string | undefined => keys.find((k) => r.value(k) !== undefined);
-  const deprecated = (key: string): string => METALLB_DEPRECATED_PREFIX + key.slice(METALLB_PREFIX.length);
   if (intent.requestedPool !== undefined) {
     r.error(
       'Unsupported',
-      given(SLUICE.pool, METALLB.addressPool, deprecated(METALLB.addressPool)) ?? SLUICE.pool,
+      bareMetalRequestKey(intent.annotations, 'pool'),
       'address pools are for bare metal; on Azure a public frontend gets a public IP (Sluice creates one, or name ' +
         'yours with azure-pip-name or loadBalancerIP) and an internal one an address in its subnet; remove the ' +
         'annotation',
@@ -263,7 +254,7 @@ function bareMetalRequests(r: Reader): void {
   if (intent.sharing !== undefined) {
     r.error(
       'Unsupported',
-      given(SLUICE.sharingKey, METALLB.allowSharedIP, deprecated(METALLB.allowSharedIP)) ?? SLUICE.sharingKey,
+      bareMetalRequestKey(intent.annotations, 'sharing'),
       'Services cannot share an address on Azure with Sluice: each Service gets a frontend of its own; remove the ' +
         'annotation, or serve the ports from one Service',
     );

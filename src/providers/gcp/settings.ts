@@ -5,7 +5,7 @@
 // A blank annotation value counts as not set (templated manifests often render empty values).
 // Keys of other clouds (service.beta.kubernetes.io/aws-*, azure-*) are not GCP's and are ignored;
 // sluice.dev/tls-* and sluice.dev/proxy-protocol are refused by the controller (capabilities), not here.
-import { parseBoolean, SLUICE } from '../../intent/annotations.ts';
+import { bareMetalRequestKey, parseBoolean, SLUICE } from '../../intent/annotations.ts';
 import type { LoadBalancerIntent, Problem, ProblemReason } from '../../intent/types.ts';
 import type { GcpConfig, GcpSettings, L4Protocol, Scheme } from './model.ts';
 import { firewallPorts } from './ports.ts';
@@ -147,6 +147,26 @@ export function readGcpSettings(
         `is not a GKE key Sluice implements; it has no effect (Sluice reads ${GKE.type}, ${GKE.subnet}, ${GKE.newSubnet}, ${GKE.globalAccess})`,
       );
     }
+  }
+
+  // Address pools and shared addresses are bare-metal ideas: refused, never silently ignored.
+  if (intent.requestedPool !== undefined) {
+    report(
+      'error',
+      'Unsupported',
+      bareMetalRequestKey(annotations, 'pool'),
+      'address pools are for bare metal; on GCP Sluice reserves a static address for the Service (or uses the one ' +
+        'you reserved and name in spec.loadBalancerIP); remove the annotation',
+    );
+  }
+  if (intent.sharing !== undefined) {
+    report(
+      'error',
+      'Unsupported',
+      bareMetalRequestKey(annotations, 'sharing'),
+      'Services cannot share an address on GCP with Sluice: each Service gets its own forwarding rules and address; ' +
+        'remove the annotation, or serve the ports from one Service',
+    );
   }
 
   // Addresses and families: a passthrough load balancer here serves one IPv4 address.
