@@ -342,6 +342,56 @@ describe('GCP provider against the Compute simulator', () => {
     assert.deepEqual(project().created, []);
   });
 
+  it("a burst of reconciles shares listings of the cluster's resources: no read per name, nobody misses its own", async () => {
+    seedNodes();
+    const provider = newProvider();
+    const services = Array.from({ length: 12 }, (_, n) => intent(40 + n));
+    await Promise.all(services.map((i) => ready(provider, i)));
+    // Another cluster's resources in the same region are not read at all.
+    await succeeded(
+      compute,
+      compute.healthChecks.insert({
+        project: PROJECT,
+        region: REGION,
+        healthCheckResource: { name: 'other-cluster-hc', type: 'HTTP', httpHealthCheck: { port: 10256 } },
+      }),
+    );
+    const before = sim.counters();
+    const observations = await Promise.all(services.map((i) => provider.observe(i)));
+    const after = sim.counters();
+    const delta = (method: string) => (after[method] ?? 0) - (before[method] ?? 0);
+    for (const method of [
+      'addresses.list',
+      'regionHealthChecks.list',
+      'regionBackendServices.list',
+      'forwardingRules.list',
+      'firewalls.list',
+      'instanceGroups.aggregatedList',
+    ]) {
+      assert.ok(
+        delta(method) >= 1 && delta(method) <= 2,
+        `${method}: ${delta(method)} listings for 12 Services`,
+      );
+    }
+    const gets = Object.keys(after).filter((m) => m.endsWith('.get') && delta(m) > 0);
+    assert.deepEqual(gets, [], 'no read by name');
+    observations.forEach((o, n) => {
+      const uid = services[n]!.service.uid.replace(/-/g, '');
+      assert.equal(o.observed?.backendServices.length, 1, `${services[n]!.service.name} sees its backend`);
+      assert.ok(o.observed?.backendServices.every((b) => b.name.includes(uid)));
+      assert.ok(o.observed?.healthChecks.every((h) => h.name !== 'other-cluster-hc'));
+    });
+    // And the shared answers are fresh: a steady state plans nothing and writes nothing.
+    const writesBefore = sim.calls().filter((c) => c.requestId !== undefined).length;
+    await Promise.all(services.map((i) => ready(provider, i)));
+    assert.equal(sim.calls().filter((c) => c.requestId !== undefined).length, writesBefore);
+    for (const i of services) await removeUntilGone(provider, i);
+    assert.deepEqual(
+      project().created.filter((p) => !p.includes('other-cluster-hc')),
+      [],
+    );
+  });
+
   it('throttling and 5xx answers after the write took effect: exactly one of everything', async () => {
     seedNodes();
     sim.faults.set({

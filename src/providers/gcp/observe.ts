@@ -1,11 +1,13 @@
 // What exists in the project for one Service: every resource at every name it could have used (both
 // schemes, both protocols, both kinds of health check), the cluster's shared health check, firewall
 // and instance groups, the user's address for a requested IP, the subnetwork, and the operations
-// this Service started that have not been looked at since. Reads only.
+// this Service started that have not been looked at since. Reads only: the cluster's resources come
+// from the shared listing (inventory.ts), the rest by name.
 import type { protos } from '@google-cloud/compute';
 import type { ServiceRef } from '../../intent/types.ts';
 import type { ComputeClient } from './client.ts';
 import { ComputeCallError, isNotFound } from './errors.ts';
+import { ClusterInventory, type ListedInstanceGroup } from './inventory.ts';
 import type {
   AddressSpec,
   BackendServiceSpec,
@@ -21,7 +23,6 @@ import type {
 } from './model.ts';
 import {
   allServiceNames,
-  instanceGroupName,
   isOwned,
   lastSegment,
   sameResource,
@@ -36,7 +37,6 @@ type IHealthCheck = protos.google.cloud.compute.v1.IHealthCheck;
 type IBackendService = protos.google.cloud.compute.v1.IBackendService;
 type IForwardingRule = protos.google.cloud.compute.v1.IForwardingRule;
 type IFirewall = protos.google.cloud.compute.v1.IFirewall;
-type IInstanceGroup = protos.google.cloud.compute.v1.IInstanceGroup;
 
 /** Compute answers with full URLs; Sluice compares the relative form (projects/…). */
 export function relative(url: string | null | undefined): string {
@@ -51,8 +51,6 @@ async function found<T>(read: () => Promise<T>): Promise<T | undefined> {
     throw error;
   }
 }
-
-const defined = <T>(list: ReadonlyArray<T | undefined>): T[] => list.filter((x): x is T => x !== undefined);
 
 function addressView(a: IAddress): Existing<AddressSpec> {
   return {
@@ -149,51 +147,28 @@ export async function observe(
   config: GcpConfig,
   tracker: OperationTracker,
   input: ObserveInput,
+  // Shared by the provider's reconciles; a caller without one lists for itself.
+  inventory: ClusterInventory = new ClusterInventory(client, config),
 ): Promise<GcpObserved> {
   const { project, region, cluster } = config;
   const names = allServiceNames(cluster, input.service);
-  const { running, failed } = await tracker.check(client, project, input.service.uid);
-  const [addresses, healthChecks, backendServices, forwardingRules, firewalls, instanceGroups] =
-    await Promise.all([
-      Promise.all(
-        names.addresses.map((address) =>
-          found(() => client.call('addresses.get', () => client.addresses.get({ project, region, address }))),
-        ),
-      ).then((list) => defined(list).map(([a]) => addressView(a))),
-      Promise.all(
-        [...names.healthChecks, sharedHealthCheckName(cluster)].map((healthCheck) =>
-          found(() =>
-            client.call('regionHealthChecks.get', () =>
-              client.healthChecks.get({ project, region, healthCheck }),
-            ),
-          ),
-        ),
-      ).then((list) => defined(list).map(([h]) => healthCheckView(h))),
-      Promise.all(
-        names.backends.map((backendService) =>
-          found(() =>
-            client.call('regionBackendServices.get', () =>
-              client.backendServices.get({ project, region, backendService }),
-            ),
-          ),
-        ),
-      ).then((list) => defined(list).map(([b]) => backendView(b))),
-      Promise.all(
-        names.backends.map((forwardingRule) =>
-          found(() =>
-            client.call('forwardingRules.get', () =>
-              client.forwardingRules.get({ project, region, forwardingRule }),
-            ),
-          ),
-        ),
-      ).then((list) => defined(list).map(([r]) => ruleView(r))),
-      Promise.all(
-        [...names.firewalls, sharedHealthFirewallName(cluster)].map((firewall) =>
-          found(() => client.call('firewalls.get', () => client.firewalls.get({ project, firewall }))),
-        ),
-      ).then((list) => defined(list).map(([f]) => firewallView(f))),
-      readInstanceGroups(client, config),
-    ]);
+  const [{ running, failed }, listing] = await Promise.all([
+    tracker.check(client, project, input.service.uid),
+    inventory.read(),
+  ]);
+  const named = <T extends { name?: string | null }>(items: T[], wanted: string[]): T[] =>
+    items.filter((item) => wanted.includes(String(item.name)));
+  const addresses = named(listing.addresses, names.addresses).map(addressView);
+  const healthChecks = named(listing.healthChecks, [
+    ...names.healthChecks,
+    sharedHealthCheckName(cluster),
+  ]).map(healthCheckView);
+  const backendServices = named(listing.backendServices, names.backends).map(backendView);
+  const forwardingRules = named(listing.forwardingRules, names.backends).map(ruleView);
+  const firewalls = named(listing.firewalls, [...names.firewalls, sharedHealthFirewallName(cluster)]).map(
+    firewallView,
+  );
+  const instanceGroups = listing.instanceGroups.map(instanceGroupView);
 
   const observed: GcpObserved = {
     running,
@@ -245,50 +220,14 @@ export async function observe(
   return observed;
 }
 
-/** The cluster's instance groups (one per zone) and their members. */
-async function readInstanceGroups(
-  client: ComputeClient,
-  config: GcpConfig,
-): Promise<Array<Existing<InstanceGroupSpec>>> {
-  const { project, cluster } = config;
-  const name = instanceGroupName(cluster);
-  const groups: IInstanceGroup[] = [];
-  await client.call('instanceGroups.aggregatedList', async () => {
-    groups.length = 0;
-    // Async iteration pages by itself (autoPaginate false says so and keeps gax from warning).
-    const pages = client.instanceGroups.aggregatedListAsync(
-      { project, filter: `name = "${name}"` },
-      { autoPaginate: false },
-    );
-    for await (const [, scoped] of pages) {
-      for (const group of scoped.instanceGroups ?? []) if (group.name === name) groups.push(group);
-    }
-  });
-  // A group deleted between the list and the member read (a removal finishing) is simply gone.
-  const read = await Promise.all(
-    groups.map(async (group): Promise<Existing<InstanceGroupSpec> | undefined> => {
-      const zone = lastSegment(String(group.zone));
-      const answer = await found(() =>
-        client.call('instanceGroups.listInstances', () =>
-          client.instanceGroups.listInstances({
-            project,
-            zone,
-            instanceGroup: name,
-            instanceGroupsListInstancesRequestResource: { instanceState: 'ALL' },
-          }),
-        ),
-      );
-      if (!answer) return undefined;
-      return {
-        name,
-        zone,
-        network: relative(group.network),
-        instances: answer[0].map((m) => relative(m.instance)).sort(),
-        selfLink: relative(group.selfLink),
-        description: String(group.description ?? ''),
-        ...(group.fingerprint ? { fingerprint: group.fingerprint } : {}),
-      };
-    }),
-  );
-  return defined(read);
+function instanceGroupView({ group, zone, instances }: ListedInstanceGroup): Existing<InstanceGroupSpec> {
+  return {
+    name: String(group.name),
+    zone,
+    network: relative(group.network),
+    instances: instances.map(relative).sort(),
+    selfLink: relative(group.selfLink),
+    description: String(group.description ?? ''),
+    ...(group.fingerprint ? { fingerprint: group.fingerprint } : {}),
+  };
 }

@@ -23,6 +23,7 @@ import {
 } from './apply.ts';
 import { type ComputeCallEvent, ComputeClient } from './client.ts';
 import { ComputeCallError } from './errors.ts';
+import { ClusterInventory } from './inventory.ts';
 import type { GcpConfig, GcpObserved, GcpPlan, GcpSettings } from './model.ts';
 import { sharedHealthCheckName, sharedHealthFirewallName } from './names.ts';
 import { nodeInstances } from './nodes.ts';
@@ -71,6 +72,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
   readonly #config: GcpConfig;
   readonly #client: ComputeClient;
   readonly #tracker = new OperationTracker();
+  readonly #inventory: ClusterInventory;
   readonly #lock = new KeyedLock();
   readonly #sharedWrites = new SharedWriteLedger();
   readonly #log: Logger;
@@ -88,6 +90,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
+    this.#inventory = new ClusterInventory(this.#client, this.#config);
     this.#requeueMs = options.requeueMs ?? 1000;
   }
 
@@ -103,11 +106,17 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
   async observe(intent: LoadBalancerIntent): Promise<GcpObservation> {
     const { settings } = readGcpSettings(intent, this.#config);
     if (!settings) return {};
-    const observed = await observe(this.#client, this.#config, this.#tracker, {
-      service: intent.service,
-      ...(settings.requestedIp !== undefined ? { requestedIp: settings.requestedIp } : {}),
-      ...(settings.scheme === 'INTERNAL' && settings.subnetwork ? { subnetwork: settings.subnetwork } : {}),
-    });
+    const observed = await observe(
+      this.#client,
+      this.#config,
+      this.#tracker,
+      {
+        service: intent.service,
+        ...(settings.requestedIp !== undefined ? { requestedIp: settings.requestedIp } : {}),
+        ...(settings.scheme === 'INTERNAL' && settings.subnetwork ? { subnetwork: settings.subnetwork } : {}),
+      },
+      this.#inventory,
+    );
     return { settings, observed };
   }
 
@@ -175,7 +184,13 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
   }
 
   async remove(service: ServiceRef, _key: string): Promise<RemoveResult> {
-    const observed = await observe(this.#client, this.#config, this.#tracker, { service, sharedUsers: true });
+    const observed = await observe(
+      this.#client,
+      this.#config,
+      this.#tracker,
+      { service, sharedUsers: true },
+      this.#inventory,
+    );
     const plan = planRemoval(service, this.#config, observed);
     const shared = new Set([
       sharedHealthCheckName(this.#config.cluster),

@@ -1,0 +1,107 @@
+// The shared listing's freshness rule, with a hand-driven stand-in for the Compute clients (the real
+// SDK against the simulator is in test/providers/gcp-provider.test.ts): a caller never gets a
+// listing that started before it asked, and callers who ask while one runs share the next one.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ComputeClient } from '../../src/providers/gcp/client.ts';
+import { ClusterInventory, clusterNameFilter } from '../../src/providers/gcp/inventory.ts';
+import type { GcpConfig } from '../../src/providers/gcp/model.ts';
+import { clusterPrefix } from '../../src/providers/gcp/names.ts';
+
+const CONFIG: GcpConfig = {
+  project: 'p',
+  region: 'r',
+  network: 'default',
+  subnetwork: 'default',
+  cluster: 'kube',
+  nodeTags: [],
+};
+
+/** Listings that finish only when the test says so; each one answers with its own number. */
+class ListingsByHand {
+  started = 0;
+  readonly #finish: Array<() => void> = [];
+  readonly filters: string[] = [];
+
+  finishNext(): void {
+    this.#finish.shift()?.();
+  }
+
+  client(): ComputeClient {
+    const listing = (request: { filter?: string }) => {
+      this.filters.push(String(request.filter));
+      return this.#items();
+    };
+    const fake = {
+      call: <T>(_api: string, send: () => Promise<T>) => send(),
+      addresses: { listAsync: listing },
+      healthChecks: { listAsync: listing },
+      backendServices: { listAsync: listing },
+      forwardingRules: { listAsync: listing },
+      firewalls: { listAsync: listing },
+      instanceGroups: { aggregatedListAsync: async function* () {} },
+    };
+    return fake as unknown as ComputeClient;
+  }
+
+  // One listing = five kinds; the addresses listing (the first) decides when the round ends.
+  async *#items(): AsyncIterable<{ name: string }> {
+    const round = Math.floor(this.started++ / 5) + 1;
+    if (this.started % 5 === 1) await new Promise<void>((resolve) => this.#finish.push(resolve));
+    yield { name: `listing-${round}` };
+  }
+}
+
+const roundOf = (listing: { addresses: Array<{ name?: string | null }> }) => listing.addresses[0]?.name;
+
+describe('ClusterInventory', () => {
+  it('lists only the cluster’s names, in the filter syntax Compute documents for regular expressions', () => {
+    assert.equal(clusterNameFilter('kube'), `name eq "${clusterPrefix('kube')}-.*"`);
+  });
+
+  it('callers during a listing share the next one; none gets a listing that started before it asked', async () => {
+    const hand = new ListingsByHand();
+    const inventory = new ClusterInventory(hand.client(), CONFIG);
+    const first = inventory.read();
+    await Promise.resolve();
+    const second = inventory.read();
+    const third = inventory.read();
+    assert.equal(hand.started, 5, 'the second listing waits for the first');
+    hand.finishNext();
+    assert.equal(roundOf(await first), 'listing-1');
+    // Only now does the next listing start, serving both who asked meanwhile.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(hand.started, 10);
+    const fourth = inventory.read();
+    hand.finishNext();
+    assert.equal(roundOf(await second), 'listing-2');
+    assert.equal(roundOf(await third), 'listing-2');
+    await new Promise((resolve) => setImmediate(resolve));
+    hand.finishNext();
+    assert.equal(roundOf(await fourth), 'listing-3', 'asked during listing 2: gets listing 3');
+    assert.equal(hand.started, 15);
+    assert.ok(hand.filters.every((f) => f === clusterNameFilter('kube')));
+  });
+
+  it('a failed listing fails its callers; the next caller starts a new one', async () => {
+    let fail = true;
+    const fake = {
+      call: <T>(_api: string, send: () => Promise<T>) => send(),
+      addresses: {
+        listAsync: async function* () {
+          if (fail) throw new Error('boom');
+          yield { name: 'a' };
+        },
+      },
+      healthChecks: { listAsync: async function* () {} },
+      backendServices: { listAsync: async function* () {} },
+      forwardingRules: { listAsync: async function* () {} },
+      firewalls: { listAsync: async function* () {} },
+      instanceGroups: { aggregatedListAsync: async function* () {} },
+    } as unknown as ComputeClient;
+    const inventory = new ClusterInventory(fake, CONFIG);
+    await assert.rejects(inventory.read(), /boom/);
+    fail = false;
+    assert.equal(roundOf(await inventory.read()), 'a');
+  });
+});
