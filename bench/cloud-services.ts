@@ -1,6 +1,6 @@
 // Benchmark: N LoadBalancer Services on GCP or Azure (Sluice's Compute and ARM simulators), end to
 // end through Sluice. Prints figures; asserts nothing.
-// Usage: node bench/cloud-services.ts --cloud gcp|azure [--services 50 --workers 4 --operation-ms 200]
+// Usage: node bench/cloud-services.ts --cloud gcp|azure [--services 50 --workers 4 --operation-ms 200 --log FILE]
 //
 // Measures: time until every Service has its IP (and percentiles), the API calls and writes that
 // took, the writes of a full resync at steady state (should be none), a node joining (time until the
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     services: { type: 'string', default: '50' },
     workers: { type: 'string', default: '4' },
     'operation-ms': { type: 'string', default: '200' },
+    /** Where to write Sluice's log (JSON lines) when the run ends, to see why a phase was slow. */
+    log: { type: 'string' },
   },
 });
 const N = Number(values.services);
@@ -160,11 +162,18 @@ const percentile = (sorted: number[], p: number): number =>
 async function until(
   check: () => Promise<boolean> | boolean,
   timeoutMs: number,
-  what: string,
+  describe: string | (() => string),
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const what = () => (typeof describe === 'string' ? describe : describe());
+  const started = Date.now();
+  let reported = started;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out: ${what()}`);
+    // A slow phase says where it is (on stderr: stdout holds only the figures).
+    if (Date.now() - reported >= 30_000) {
+      reported = Date.now();
+      process.stderr.write(`still waiting after ${seconds(reported - started)}: ${what()}\n`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -218,7 +227,7 @@ try {
       return readyAt.size === N;
     },
     30 * 60_000,
-    'every Service has an IP',
+    () => `every Service has an IP (${readyAt.size}/${N} so far)`,
   );
   const toReady = Date.now() - started;
   const created = cloud.counts();
@@ -252,6 +261,9 @@ try {
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await sluice?.stop();
+  if (values.log && sluice) {
+    await writeFile(values.log, `${sluice.lines.map((l) => JSON.stringify(l)).join('\n')}\n${sluice.stderr}`);
+  }
   await cloud.stop();
   await cp.stop();
   await rm(dir, { recursive: true, force: true });

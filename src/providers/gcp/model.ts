@@ -204,7 +204,7 @@ export interface FailedOperation {
 
 /** What exists now, for one Service: every name it could have used, plus the shared resources. */
 export interface GcpObserved {
-  /** Operations of this Service still running (nothing new starts while one runs on the same resource). */
+  /** Operations of this Service still running. While any runs nothing new starts, so the rest is not read (empty). */
   running: InFlightOperation[];
   /** Operations of this Service that finished with an error since the last reconcile. */
   failed: FailedOperation[];

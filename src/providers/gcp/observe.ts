@@ -152,10 +152,21 @@ export async function observe(
 ): Promise<GcpObserved> {
   const { project, region, cluster } = config;
   const names = allServiceNames(cluster, input.service);
-  const [{ running, failed }, listing] = await Promise.all([
-    tracker.check(client, project, input.service.uid),
-    inventory.read(),
-  ]);
+  const { running, failed } = await tracker.check(client, project, input.service.uid);
+  // While one of its operations runs the plan starts nothing and looks at nothing else: no reads.
+  if (running.length > 0) {
+    return {
+      running,
+      failed,
+      addresses: [],
+      healthChecks: [],
+      backendServices: [],
+      forwardingRules: [],
+      firewalls: [],
+      instanceGroups: [],
+    };
+  }
+  const listing = await inventory.read();
   const named = <T extends { name?: string | null }>(items: T[], wanted: string[]): T[] =>
     items.filter((item) => wanted.includes(String(item.name)));
   const addresses = named(listing.addresses, names.addresses).map(addressView);
