@@ -38,12 +38,20 @@ interface Cloud {
   env: Record<string, string>;
   nodes: Array<{ name: string; providerID: string; ip: string }>;
   counts(): { calls: number; writes: number };
+  /** Calls since the last reset, by API. */
+  byCall(): Record<string, number>;
   reset(): void;
   /** Adds a node's machine; returns the Node to create. */
   addNode(): { name: string; providerID: string; ip: string };
   hasNode(name: string, ip: string): boolean;
   empty(): boolean;
   stop(): Promise<void>;
+}
+
+/** Counters now minus counters then, busiest first. */
+function since(now: Record<string, number>, then: Record<string, number>): Record<string, number> {
+  const entries = Object.entries(now).map(([k, n]) => [k, n - (then[k] ?? 0)] as const);
+  return Object.fromEntries(entries.filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]));
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-cloud-'));
@@ -56,6 +64,18 @@ async function gcp(): Promise<Cloud> {
   const zones = ['us-central1-a', 'us-central1-b', 'us-central1-c'];
   const node = (i: number) => ({ zone: zones[i % 3]!, name: `node-${i}` });
   sim.seed.instances(project, [0, 1, 2].map(node));
+  // A project running N load balancers has raised its quotas (a new project's 21 static addresses
+  // would stop the bench at 21 Services, correctly reported as QuotaExceeded).
+  const room = Math.max(100, 4 * N);
+  sim.quotas.set({
+    limits: {
+      FORWARDING_RULES: room,
+      BACKEND_SERVICES: room,
+      HEALTH_CHECKS: room,
+      STATIC_ADDRESSES: room,
+      FIREWALLS: room,
+    },
+  });
   let written = 0;
   const writes = () =>
     Object.entries(sim.counters())
@@ -63,6 +83,7 @@ async function gcp(): Promise<Cloud> {
       .reduce((s, [, n]) => s + n, 0);
   const calls = () => Object.values(sim.counters()).reduce((s, n) => s + n, 0);
   let base = { calls: 0, writes: 0 };
+  let baseByCall: Record<string, number> = {};
   const view = (i: number) => ({
     name: `node-${i}`,
     providerID: `gce://${project}/${node(i).zone}/node-${i}`,
@@ -79,8 +100,10 @@ async function gcp(): Promise<Cloud> {
     env: {},
     nodes: [0, 1, 2].map(view),
     counts: () => ({ calls: calls() - base.calls, writes: writes() - base.writes }),
+    byCall: () => since(sim.counters(), baseByCall),
     reset: () => {
       base = { calls: calls(), writes: writes() };
+      baseByCall = { ...sim.counters() };
     },
     addNode: () => {
       written++;
@@ -106,6 +129,7 @@ async function azure(): Promise<Cloud> {
       .filter(([c]) => /^(PUT|PATCH|DELETE) /.test(c))
       .reduce((s, [, n]) => s + n, 0);
   let base = { calls: 0, writes: 0 };
+  let baseByCall: Record<string, number> = {};
   let added = 0;
   const group = () =>
     (sim.snapshot().subscriptions[0]?.resourceGroups.find((g) => g.name === 'sluice-rg') ??
@@ -134,8 +158,10 @@ async function azure(): Promise<Cloud> {
     },
     nodes: [0, 1, 2].map(view),
     counts: () => ({ calls: sim.counters().total - base.calls, writes: writes() - base.writes }),
+    byCall: () => since(byCall(), baseByCall),
     reset: () => {
       base = { calls: sim.counters().total, writes: writes() };
+      baseByCall = { ...byCall() };
     },
     addNode: () => view(3 + added++),
     hasNode: (_name, ip) =>
@@ -159,6 +185,11 @@ const apply = (object: object): Promise<string> =>
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+/** Sluice's log so far, to --log (if given). */
+async function saveLog(): Promise<void> {
+  if (!values.log || !sluice) return;
+  await writeFile(values.log, `${sluice.lines.map((l) => JSON.stringify(l)).join('\n')}\n${sluice.stderr}`);
+}
 async function until(
   check: () => Promise<boolean> | boolean,
   timeoutMs: number,
@@ -173,6 +204,7 @@ async function until(
     if (Date.now() - reported >= 30_000) {
       reported = Date.now();
       process.stderr.write(`still waiting after ${seconds(reported - started)}: ${what()}\n`);
+      await saveLog();
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -231,6 +263,7 @@ try {
   );
   const toReady = Date.now() - started;
   const created = cloud.counts();
+  const createdByCall = cloud.byCall();
   const latencies = [...readyAt.values()].sort((a, b) => a - b);
 
   cloud.reset();
@@ -254,6 +287,10 @@ try {
     `${values.cloud} (simulator, operations ${OPERATION_MS} ms), ${N} Services × 2 ports, ${cloud.nodes.length} nodes, ${values.workers} workers`,
     `all IPs:                 ${seconds(toReady)}  (p50 ${seconds(percentile(latencies, 50))}, p90 ${seconds(percentile(latencies, 90))}, p99 ${seconds(percentile(latencies, 99))})`,
     `API calls to ready:      ${created.calls} (${(created.calls / N).toFixed(1)} per Service), writes ${created.writes} (${(created.writes / N).toFixed(1)} per Service)`,
+    `  busiest:               ${Object.entries(createdByCall)
+      .slice(0, 6)
+      .map(([call, n]) => `${call} ${n}`)
+      .join(', ')}`,
     `resync at steady state:  ${resync.calls} calls, ${resync.writes} writes`,
     `node joins:              ${seconds(join.ms)} until a backend everywhere; ${join.calls} calls, ${join.writes} writes`,
     `delete all:              ${seconds(removal.ms)}; ${removal.calls} calls, ${removal.writes} writes`,
@@ -261,9 +298,7 @@ try {
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await sluice?.stop();
-  if (values.log && sluice) {
-    await writeFile(values.log, `${sluice.lines.map((l) => JSON.stringify(l)).join('\n')}\n${sluice.stderr}`);
-  }
+  await saveLog();
   await cloud.stop();
   await cp.stop();
   await rm(dir, { recursive: true, force: true });

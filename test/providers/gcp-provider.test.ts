@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadBalancerIntent, TargetNode } from '../../src/intent/types.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { ComputeCallError } from '../../src/providers/gcp/errors.ts';
+import { DEFAULT_LISTING_MAX_AGE_MS } from '../../src/providers/gcp/inventory.ts';
 import type { GcpConfig } from '../../src/providers/gcp/model.ts';
 import { GcpProvider } from '../../src/providers/gcp/provider.ts';
 import type { ApplyResult } from '../../src/providers/provider.ts';
@@ -356,6 +357,8 @@ describe('GCP provider against the Compute simulator', () => {
         healthCheckResource: { name: 'other-cluster-hc', type: 'HTTP', httpHealthCheck: { port: 10256 } },
       }),
     );
+    // Past the age a listing is reused for (what the burst shares is then a listing of its own).
+    await sleep(DEFAULT_LISTING_MAX_AGE_MS + 100);
     const before = sim.counters();
     const observations = await Promise.all(services.map((i) => provider.observe(i)));
     const after = sim.counters();

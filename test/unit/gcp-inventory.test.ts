@@ -1,10 +1,15 @@
 // The shared listing's freshness rule, with a hand-driven stand-in for the Compute clients (the real
-// SDK against the simulator is in test/providers/gcp-provider.test.ts): a caller never gets a
-// listing that started before it asked, and callers who ask while one runs share the next one.
+// SDK against the simulator is in test/providers/gcp-provider.test.ts): a caller never gets a listing
+// that started before what it must see (by default: before it asked), nor one older than the maximum
+// age; callers who ask while one runs share it when it is new enough, otherwise the next one.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ComputeClient } from '../../src/providers/gcp/client.ts';
-import { ClusterInventory, clusterNameFilter } from '../../src/providers/gcp/inventory.ts';
+import {
+  ClusterInventory,
+  clusterNameFilter,
+  DEFAULT_LISTING_MAX_AGE_MS,
+} from '../../src/providers/gcp/inventory.ts';
 import type { GcpConfig } from '../../src/providers/gcp/model.ts';
 import { clusterPrefix } from '../../src/providers/gcp/names.ts';
 
@@ -59,7 +64,9 @@ describe('ClusterInventory', () => {
     assert.equal(clusterNameFilter('kube'), `name eq "${clusterPrefix('kube')}-.*"`);
   });
 
-  it('callers during a listing share the next one; none gets a listing that started before it asked', async () => {
+  it('callers during a listing share the next one; none gets a listing that started before it asked', {
+    timeout: 5_000,
+  }, async () => {
     const hand = new ListingsByHand();
     const inventory = new ClusterInventory(hand.client(), CONFIG);
     const first = inventory.read();
@@ -81,6 +88,49 @@ describe('ClusterInventory', () => {
     assert.equal(roundOf(await fourth), 'listing-3', 'asked during listing 2: gets listing 3');
     assert.equal(hand.started, 15);
     assert.ok(hand.filters.every((f) => f === clusterNameFilter('kube')));
+  });
+
+  it('reuses a recent listing that started after what the caller must see; never an older one', {
+    timeout: 5_000,
+  }, async () => {
+    const hand = new ListingsByHand();
+    let now = 10_000;
+    const inventory = new ClusterInventory(hand.client(), CONFIG, { now: () => now });
+    const first = inventory.read(0);
+    hand.finishNext();
+    assert.equal(roundOf(await first), 'listing-1');
+    assert.equal(hand.started, 5);
+
+    now += 500;
+    assert.equal(
+      roundOf(await inventory.read(9_000)),
+      'listing-1',
+      'its operations finished before listing 1 began',
+    );
+    assert.equal(hand.started, 5, 'no new listing');
+
+    // Saw an operation finish after listing 1 began: a new listing, joined by whoever needs no newer.
+    const second = inventory.read(10_200);
+    await Promise.resolve();
+    assert.equal(hand.started, 10);
+    const joining = inventory.read(10_400);
+    now += 100;
+    const later = inventory.read(now);
+    assert.equal(hand.started, 10, 'the later caller waits for the next listing');
+    hand.finishNext();
+    assert.equal(roundOf(await second), 'listing-2');
+    assert.equal(roundOf(await joining), 'listing-2');
+    await new Promise((resolve) => setImmediate(resolve));
+    hand.finishNext();
+    assert.equal(roundOf(await later), 'listing-3');
+
+    // Older than the maximum age: listed again, even for a caller that has seen nothing finish.
+    now += DEFAULT_LISTING_MAX_AGE_MS + 1;
+    const stale = inventory.read(0);
+    await Promise.resolve();
+    assert.equal(hand.started, 20);
+    hand.finishNext();
+    assert.equal(roundOf(await stale), 'listing-4');
   });
 
   it('a failed listing fails its callers; the next caller starts a new one', async () => {

@@ -1,8 +1,9 @@
 // The cluster's Compute resources, read by listing each kind once (names filtered to the cluster's
-// prefix) instead of one GET per name per Service. Reconciles that ask while a listing is under way
-// share the next one: every answer was read wholly after its caller asked (as fresh as its own GETs
-// would have been), and a burst of N reconciles costs two listings, not N × 17 reads through the
-// client's rate limit.
+// prefix) instead of one GET per name per Service. A reconcile needs a listing that started after
+// every operation it saw finish (`notBefore`), and not much older than that: a recent listing that
+// qualifies is reused, one under way that started late enough is joined, and otherwise the caller
+// waits for the next, shared by everyone who asked meanwhile. A burst of N reconciles costs a few
+// listings, not N × 17 reads through the client's rate limit.
 import type { protos } from '@google-cloud/compute';
 import type { ComputeClient } from './client.ts';
 import { ComputeCallError, isNotFound } from './errors.ts';
@@ -47,23 +48,53 @@ async function listAll<T>(client: ComputeClient, api: string, pages: () => Async
   });
 }
 
+/** A listing and when it started (ms). */
+interface Dated {
+  startedAt: number;
+  listing: Promise<ClusterListing>;
+}
+
+export interface InventoryOptions {
+  /** How old a finished listing may be and still be reused. Default DEFAULT_LISTING_MAX_AGE_MS. */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+/** Drift made outside Sluice shows within this long; Sluice's own writes show at once (notBefore). */
+export const DEFAULT_LISTING_MAX_AGE_MS = 2_000;
+
 export class ClusterInventory {
   readonly #client: ComputeClient;
   readonly #config: GcpConfig;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
   /** The listing under way, if any. */
-  #running: Promise<ClusterListing> | undefined;
+  #running: Dated | undefined;
   /** The listing that starts when the running one ends: whoever asks meanwhile waits for it. */
   #queued: Promise<ClusterListing> | undefined;
+  /** The last listing that succeeded. */
+  #latest: { startedAt: number; listing: ClusterListing } | undefined;
 
-  constructor(client: ComputeClient, config: GcpConfig) {
+  constructor(client: ComputeClient, config: GcpConfig, options: InventoryOptions = {}) {
     this.#client = client;
     this.#config = config;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_LISTING_MAX_AGE_MS;
+    this.#now = options.now ?? Date.now;
   }
 
-  /** A listing started after this call (never one already under way, which may predate a write the caller saw). */
-  read(): Promise<ClusterListing> {
+  /**
+   * A listing that started after `notBefore` (default: now, i.e. one started after this call)
+   * and at most maxAgeMs ago. Callers pass the time they last saw one of their operations finish, so
+   * what they see includes everything they wrote.
+   */
+  read(notBefore: number = this.#now()): Promise<ClusterListing> {
+    const latest = this.#latest;
+    if (latest && latest.startedAt > notBefore && this.#now() - latest.startedAt <= this.#maxAgeMs) {
+      return Promise.resolve(latest.listing);
+    }
     if (this.#running === undefined) return this.#start();
-    this.#queued ??= this.#running
+    if (this.#running.startedAt > notBefore) return this.#running.listing;
+    this.#queued ??= this.#running.listing
       .catch(() => undefined)
       .then(() => {
         this.#queued = undefined;
@@ -73,11 +104,18 @@ export class ClusterInventory {
   }
 
   #start(): Promise<ClusterListing> {
-    const running = this.#list().finally(() => {
-      if (this.#running === running) this.#running = undefined;
+    const startedAt = this.#now();
+    const listing = this.#list().then((result) => {
+      if (!this.#latest || this.#latest.startedAt <= startedAt) this.#latest = { startedAt, listing: result };
+      return result;
     });
+    const running: Dated = { startedAt, listing };
+    const settle = () => {
+      if (this.#running === running) this.#running = undefined;
+    };
+    listing.then(settle, settle);
     this.#running = running;
-    return running;
+    return listing;
   }
 
   async #list(): Promise<ClusterListing> {

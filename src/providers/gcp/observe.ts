@@ -152,7 +152,7 @@ export async function observe(
 ): Promise<GcpObserved> {
   const { project, region, cluster } = config;
   const names = allServiceNames(cluster, input.service);
-  const { running, failed } = await tracker.check(client, project, input.service.uid);
+  const { running, failed, settledAt } = await tracker.check(client, project, input.service.uid);
   // While one of its operations runs the plan starts nothing and looks at nothing else: no reads.
   if (running.length > 0) {
     return {
@@ -166,7 +166,8 @@ export async function observe(
       instanceGroups: [],
     };
   }
-  const listing = await inventory.read();
+  // A listing that shows every write of this Service whose operation finished (see ClusterInventory).
+  const listing = await inventory.read(settledAt);
   const named = <T extends { name?: string | null }>(items: T[], wanted: string[]): T[] =>
     items.filter((item) => wanted.includes(String(item.name)));
   const addresses = named(listing.addresses, names.addresses).map(addressView);

@@ -73,11 +73,23 @@ export function operationRef(raw: RawOperation): OperationRef {
 /** Operations started per Service (by UID), in memory: a restart forgets them and observe copes. */
 export class OperationTracker {
   readonly #byService = new Map<string, InFlightOperation[]>();
+  /** When each Service last saw one of its operations finish (ms): what it reads must be newer. */
+  readonly #settledAt = new Map<string, number>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   remember(serviceUid: string, operation: InFlightOperation): void {
     const list = this.#byService.get(serviceUid) ?? [];
     list.push(operation);
     this.#byService.set(serviceUid, list);
+  }
+
+  /** The Service is gone: forget when its operations finished. */
+  forget(serviceUid: string): void {
+    this.#settledAt.delete(serviceUid);
   }
 
   /** How many operations of the Service are remembered (tests, logs). */
@@ -90,7 +102,7 @@ export class OperationTracker {
     client: ComputeClient,
     project: string,
     serviceUid: string,
-  ): Promise<{ running: InFlightOperation[]; failed: FailedOperation[] }> {
+  ): Promise<{ running: InFlightOperation[]; failed: FailedOperation[]; settledAt: number }> {
     const list = this.#byService.get(serviceUid) ?? [];
     const running: InFlightOperation[] = [];
     const failed: FailedOperation[] = [];
@@ -110,6 +122,8 @@ export class OperationTracker {
     // Only this Service's reconcile touches its entry (one worker per key), so nothing was added meanwhile.
     if (running.length === 0) this.#byService.delete(serviceUid);
     else this.#byService.set(serviceUid, running);
-    return { running, failed };
+    if (running.length < list.length) this.#settledAt.set(serviceUid, this.#now());
+    // 0: none seen finish since this process started (a restart forgets them; any recent read will do).
+    return { running, failed, settledAt: this.#settledAt.get(serviceUid) ?? 0 };
   }
 }

@@ -201,6 +201,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       plan.deferred.length > 0 ||
       plan.ops.some((op) => op.kind === 'delete' && op.resource !== 'instanceGroup' && !shared.has(op.name));
     if (plan.ops.length === 0 && observed.running.length === 0 && plan.deferred.length === 0) {
+      this.#tracker.forget(service.uid);
       return { kind: 'gone', released: [] };
     }
     let outcome: ApplyOutcome;
@@ -214,7 +215,10 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       throw error;
     }
     // Only the cluster's shared resources were left and another Service took them meanwhile: done.
-    if (!ownLeft && outcome.started === 0) return { kind: 'gone', released: [] };
+    if (!ownLeft && outcome.started === 0) {
+      this.#tracker.forget(service.uid);
+      return { kind: 'gone', released: [] };
+    }
     return {
       kind: 'pending',
       message: `deleting in Compute Engine: ${[...plan.ops.map(describeOperation), ...plan.deferred, ...outcome.waiting].slice(0, 5).join('; ')}`,
