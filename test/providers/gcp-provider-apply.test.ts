@@ -487,6 +487,34 @@ describe('GCP apply: operations against the Compute simulator', () => {
     );
   });
 
+  it('Services removed together send one delete per shared resource', async () => {
+    const client = newClient();
+    const shared = {
+      lock: new KeyedLock(),
+      sharedWrites: new SharedWriteLedger(),
+      tracker: new OperationTracker(),
+    };
+    const a = context(client, service(14), shared);
+    await applyOperations([{ kind: 'insert', resource: 'instanceGroup', spec: group() }], a);
+    await settled(a);
+    const remove: GcpOperation = {
+      kind: 'delete',
+      resource: 'instanceGroup',
+      name: group().name,
+      zone: ZONE,
+    };
+    const outcomes = await Promise.all(
+      [14, 15, 16].map((n) => applyOperations([remove], context(client, service(n), shared))),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => o.started),
+      [1, 0, 0],
+    );
+    assert.equal(sim.counters()['instanceGroups.delete'], 1);
+    await settled(a);
+    assert.deepEqual(project().created, []);
+  });
+
   it('KeyedLock: one task per key at a time, in call order, a failure does not block the next', async () => {
     const lock = new KeyedLock();
     const log: string[] = [];

@@ -38,9 +38,9 @@ export class KeyedLock {
 
 /**
  * Writes to the cluster's shared resources started recently, by what they change: a node change
- * wakes every Service at once and each plans the same membership change (and a new zone's group);
- * only the first sends it, the others leave it to that operation instead of sending it again while
- * it runs. An entry expires (its operation has long finished, or failed and a Service plans it
+ * wakes every Service at once and each plans the same membership change (and a new zone's group),
+ * and the last Services removed together each plan deleting the shared check and groups; only the
+ * first sends it, the others leave it to that operation instead of sending it again while it runs. An entry expires (its operation has long finished, or failed and a Service plans it
  * again), or is released at once when the call itself failed.
  */
 export class SharedWriteLedger {
@@ -126,8 +126,8 @@ export async function applyOperations(
           const instances = claimed.map((k) => byInstance.get(k)!);
           return instances.length === 0 ? undefined : start({ ...op, instances }, context);
         }
-        if (key !== undefined && op.kind === 'insert') {
-          claimed.push(...context.sharedWrites.claim([`insert ${key}`], context.service.uid));
+        if (key !== undefined && (op.kind === 'insert' || op.kind === 'delete')) {
+          claimed.push(...context.sharedWrites.claim([`${op.kind} ${key}`], context.service.uid));
           if (claimed.length === 0) return undefined;
         }
         return start(op, context);
