@@ -101,6 +101,20 @@ const service = (n: number): ServiceRef => ({
   uid: `${String(n).padStart(8, '0')}-aaaa-4bbb-8ccc-dddddddddddd`,
 });
 
+/** One process's shared state (lock, ledger, tracker) and the cluster's instance group, made by Service `n`. */
+async function sharedGroup(n: number) {
+  const client = newClient();
+  const shared = {
+    lock: new KeyedLock(),
+    sharedWrites: new SharedWriteLedger(),
+    tracker: new OperationTracker(),
+  };
+  const first = context(client, service(n), shared);
+  await applyOperations([{ kind: 'insert', resource: 'instanceGroup', spec: group() }], first);
+  await settled(first);
+  return { client, shared, first };
+}
+
 function context(client: ComputeClient, svc: ServiceRef, shared?: Partial<ApplyContext>): ApplyContext {
   return {
     client,
@@ -456,15 +470,7 @@ describe('GCP apply: operations against the Compute simulator', () => {
 
   it('membership: Services waking for the same node change send one add per group; the lock orders writes', async () => {
     const nodes = seedNodes(['n-5', 'n-6', 'n-7']);
-    const client = newClient();
-    const shared = {
-      lock: new KeyedLock(),
-      sharedWrites: new SharedWriteLedger(),
-      tracker: new OperationTracker(),
-    };
-    const a = context(client, service(10), shared);
-    await applyOperations([{ kind: 'insert', resource: 'instanceGroup', spec: group() }], a);
-    await settled(a);
+    const { client, shared, first: a } = await sharedGroup(10);
     const add: GcpOperation = { kind: 'addInstances', group: group().name, zone: ZONE, instances: nodes };
     const outcomes = await Promise.all(
       [10, 11, 12].map((n) => applyOperations([add], context(client, service(n), shared))),
@@ -488,15 +494,7 @@ describe('GCP apply: operations against the Compute simulator', () => {
   });
 
   it('Services removed together send one delete per shared resource', async () => {
-    const client = newClient();
-    const shared = {
-      lock: new KeyedLock(),
-      sharedWrites: new SharedWriteLedger(),
-      tracker: new OperationTracker(),
-    };
-    const a = context(client, service(14), shared);
-    await applyOperations([{ kind: 'insert', resource: 'instanceGroup', spec: group() }], a);
-    await settled(a);
+    const { client, shared, first: a } = await sharedGroup(14);
     const remove: GcpOperation = {
       kind: 'delete',
       resource: 'instanceGroup',
