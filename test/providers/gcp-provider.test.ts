@@ -590,6 +590,20 @@ describe('GCP provider against the Compute simulator', () => {
     assert.deepEqual(project().created, []);
   });
 
+  it('a Service removed soon after the one before it still deletes the shared resources', async () => {
+    seedNodes();
+    const provider = newProvider();
+    const first = intent(27);
+    await ready(provider, first);
+    await removeUntilGone(provider, first);
+    assert.deepEqual(project().created, []);
+    // The shared check, firewall and groups are made again, and must go again with this one.
+    const second = intent(28);
+    await ready(provider, second);
+    await removeUntilGone(provider, second);
+    assert.deepEqual(project().created, []);
+  });
+
   it('bad values are problems before anything is created', () => {
     const provider = newProvider();
     const problems = provider.validate(

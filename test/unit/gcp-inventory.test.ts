@@ -133,6 +133,28 @@ describe('ClusterInventory', () => {
     assert.equal(roundOf(await stale), 'listing-4');
   });
 
+  it('a listing that began in the very millisecond the caller’s operation finished is not enough', {
+    timeout: 5_000,
+  }, async () => {
+    const hand = new ListingsByHand();
+    const now = 10_000;
+    const inventory = new ClusterInventory(hand.client(), CONFIG, { now: () => now });
+    const first = inventory.read(0);
+    await Promise.resolve();
+    const joining = inventory.read(now);
+    hand.finishNext();
+    assert.equal(roundOf(await first), 'listing-1');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(hand.started, 10, 'not joined: a listing of its own');
+    hand.finishNext();
+    assert.equal(roundOf(await joining), 'listing-2');
+    const reuse = inventory.read(now);
+    await Promise.resolve();
+    assert.equal(hand.started, 15, 'not reused either');
+    hand.finishNext();
+    assert.equal(roundOf(await reuse), 'listing-3');
+  });
+
   it('a failed listing fails its callers; the next caller starts a new one', async () => {
     let fail = true;
     const fake = {

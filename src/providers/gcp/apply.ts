@@ -56,12 +56,18 @@ export class SharedWriteLedger {
   /** The keys no other owner has started the same write for; records them as started by `owner`. */
   claim(keys: readonly string[], owner: string): string[] {
     const now = this.#now();
+    for (const [key, entry] of this.#started) if (now - entry.at > this.#ttlMs) this.#started.delete(key);
     const free = keys.filter((key) => {
       const entry = this.#started.get(key);
       return entry === undefined || entry.owner === owner || now - entry.at > this.#ttlMs;
     });
     for (const key of free) this.#started.set(key, { owner, at: now });
     return free;
+  }
+
+  /** The owner is gone (its removal finished): its writes are over, whatever their age. */
+  releaseOwner(owner: string): void {
+    for (const [key, entry] of this.#started) if (entry.owner === owner) this.#started.delete(key);
   }
 
   /** The write did not start after all: others may send it. */
@@ -88,6 +94,8 @@ export interface ApplyOutcome {
   waiting: string[];
   /** A refusal the user must act on (quota), with Compute's message. */
   problem?: { reason: string; message: string };
+  /** Writes not sent because another Service started the same one (SharedWriteLedger); absent: none. */
+  leftToOthers?: string[];
 }
 
 export function describeOperation(op: GcpOperation): string {
@@ -112,6 +120,7 @@ export async function applyOperations(
   context: ApplyContext,
 ): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = { started: 0, waiting: [] };
+  const leftToOthers: string[] = [];
   // Every write is started (and its operation remembered) before an unexpected error is reported:
   // a failure of one must not leave another's operation unknown.
   const results = await Promise.allSettled(
@@ -124,11 +133,16 @@ export async function applyOperations(
           const byInstance = new Map(op.instances.map((i) => [`${op.kind} ${op.zone}/${op.group} ${i}`, i]));
           claimed.push(...context.sharedWrites.claim([...byInstance.keys()], context.service.uid));
           const instances = claimed.map((k) => byInstance.get(k)!);
-          return instances.length === 0 ? undefined : start({ ...op, instances }, context);
+          if (instances.length > 0) return start({ ...op, instances }, context);
+          leftToOthers.push(target);
+          return undefined;
         }
         if (key !== undefined && (op.kind === 'insert' || op.kind === 'delete')) {
           claimed.push(...context.sharedWrites.claim([`${op.kind} ${key}`], context.service.uid));
-          if (claimed.length === 0) return undefined;
+          if (claimed.length === 0) {
+            leftToOthers.push(target);
+            return undefined;
+          }
         }
         return start(op, context);
       };
@@ -165,6 +179,7 @@ export async function applyOperations(
   );
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason;
+  if (leftToOthers.length > 0) outcome.leftToOthers = leftToOthers;
   return outcome;
 }
 

@@ -201,7 +201,7 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       plan.deferred.length > 0 ||
       plan.ops.some((op) => op.kind === 'delete' && op.resource !== 'instanceGroup' && !shared.has(op.name));
     if (plan.ops.length === 0 && observed.running.length === 0 && plan.deferred.length === 0) {
-      this.#tracker.forget(service.uid);
+      this.#forget(service.uid);
       return { kind: 'gone', released: [] };
     }
     let outcome: ApplyOutcome;
@@ -214,9 +214,11 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       }
       throw error;
     }
-    // Only the cluster's shared resources were left and another Service took them meanwhile: done.
-    if (!ownLeft && outcome.started === 0) {
-      this.#tracker.forget(service.uid);
+    // Only the cluster's shared resources were left and another Service took them meanwhile (or a
+    // delete was refused because one uses them): done. A delete left to another Service's claim is
+    // not: that claim may be an earlier Service's, long finished, so wait until the listing shows it gone.
+    if (!ownLeft && outcome.started === 0 && outcome.leftToOthers === undefined) {
+      this.#forget(service.uid);
       return { kind: 'gone', released: [] };
     }
     return {
@@ -224,6 +226,12 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       message: `deleting in Compute Engine: ${[...plan.ops.map(describeOperation), ...plan.deferred, ...outcome.waiting].slice(0, 5).join('; ')}`,
       retryAfterMs: this.#requeueMs,
     };
+  }
+
+  /** A removed Service: nothing of it is remembered (its shared deletes are over: others may send them). */
+  #forget(uid: string): void {
+    this.#tracker.forget(uid);
+    this.#sharedWrites.releaseOwner(uid);
   }
 
   #applyContext(service: ServiceRef): ApplyContext {
