@@ -40,8 +40,9 @@ export class KeyedLock {
  * Writes to the cluster's shared resources started recently, by what they change: a node change
  * wakes every Service at once and each plans the same membership change (and a new zone's group),
  * and the last Services removed together each plan deleting the shared check and groups; only the
- * first sends it, the others leave it to that operation instead of sending it again while it runs. An entry expires (its operation has long finished, or failed and a Service plans it
- * again), or is released at once when the call itself failed.
+ * first sends it, the others leave it to that operation instead of sending it again while it runs.
+ * An entry expires (its operation has long finished, or failed and a Service plans it again), is
+ * released at once when the call itself failed, and with all of its owner's when that is removed.
  */
 export class SharedWriteLedger {
   readonly #started = new Map<string, { owner: string; at: number }>();
