@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LoadBalancerIntent } from '../../src/intent/types.ts';
 import { desiredLoadBalancer } from '../../src/providers/gcp/desired.ts';
-import type { AddressSpec, Existing, GcpConfig, GcpObserved } from '../../src/providers/gcp/model.ts';
+import {
+  type AddressSpec,
+  type Existing,
+  type GcpConfig,
+  type GcpObserved,
+  operationsOnly,
+} from '../../src/providers/gcp/model.ts';
 import {
   addressName,
   backendName,
@@ -28,16 +34,7 @@ const CONFIG: GcpConfig = {
   nodeTags: ['node'],
 };
 const SVC = { namespace: 'shop', name: 'web', uid: 'u1' };
-const empty: GcpObserved = {
-  running: [],
-  failed: [],
-  addresses: [],
-  healthChecks: [],
-  backendServices: [],
-  forwardingRules: [],
-  firewalls: [],
-  instanceGroups: [],
-};
+const empty: GcpObserved = operationsOnly([], []);
 const intent = (overrides: Partial<LoadBalancerIntent> = {}) =>
   plainIntent({
     service: SVC,

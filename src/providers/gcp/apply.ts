@@ -60,7 +60,7 @@ export class SharedWriteLedger {
     for (const [key, entry] of this.#started) if (now - entry.at > this.#ttlMs) this.#started.delete(key);
     const free = keys.filter((key) => {
       const entry = this.#started.get(key);
-      return entry === undefined || entry.owner === owner || now - entry.at > this.#ttlMs;
+      return entry === undefined || entry.owner === owner;
     });
     for (const key of free) this.#started.set(key, { owner, at: now });
     return free;

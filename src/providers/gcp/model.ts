@@ -236,6 +236,20 @@ export interface GcpObserved {
   sharedUsers?: string[];
 }
 
+/** Only the Service's operations: what observe answers while one of them runs (nothing else is read). */
+export function operationsOnly(running: InFlightOperation[], failed: FailedOperation[]): GcpObserved {
+  return {
+    running,
+    failed,
+    addresses: [],
+    healthChecks: [],
+    backendServices: [],
+    forwardingRules: [],
+    firewalls: [],
+    instanceGroups: [],
+  };
+}
+
 /** One write. Regional resources use the configured region; instance groups name their zone. */
 export type GcpOperation =
   | { kind: 'insert'; resource: 'address'; spec: AddressSpec }

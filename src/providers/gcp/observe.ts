@@ -21,6 +21,7 @@ import type {
   L4Protocol,
   Scheme,
 } from './model.ts';
+import { operationsOnly } from './model.ts';
 import {
   allServiceNames,
   isOwned,
@@ -154,18 +155,7 @@ export async function observe(
   const names = allServiceNames(cluster, input.service);
   const { running, failed, settledAt } = await tracker.check(client, project, input.service.uid);
   // While one of its operations runs the plan starts nothing and looks at nothing else: no reads.
-  if (running.length > 0) {
-    return {
-      running,
-      failed,
-      addresses: [],
-      healthChecks: [],
-      backendServices: [],
-      forwardingRules: [],
-      firewalls: [],
-      instanceGroups: [],
-    };
-  }
+  if (running.length > 0) return operationsOnly(running, failed);
   // A listing that shows every write of this Service whose operation finished (see ClusterInventory).
   const listing = await inventory.read(settledAt);
   const named = <T extends { name?: string | null }>(items: T[], wanted: string[]): T[] =>

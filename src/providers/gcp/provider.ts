@@ -221,9 +221,14 @@ export class GcpProvider implements Provider<GcpObservation, GcpPlanned> {
       this.#forget(service.uid);
       return { kind: 'gone', released: [] };
     }
+    // A shared delete another Service sent is named as such: this one did not send it.
+    const byOthers = new Set(outcome.leftToOthers);
+    const steps = plan.ops
+      .map(describeOperation)
+      .map((step) => (byOthers.has(step) ? `${step} (sent by another Service)` : step));
     return {
       kind: 'pending',
-      message: `deleting in Compute Engine: ${[...plan.ops.map(describeOperation), ...plan.deferred, ...outcome.waiting].slice(0, 5).join('; ')}`,
+      message: `deleting in Compute Engine: ${[...steps, ...plan.deferred, ...outcome.waiting].slice(0, 5).join('; ')}`,
       retryAfterMs: this.#requeueMs,
     };
   }
